@@ -1,0 +1,3 @@
+from errorkb.faces.cli import main
+
+main()

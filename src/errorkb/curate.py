@@ -1,0 +1,120 @@
+"""Curator operations on canon files: check, format, import, export.
+
+Faces call these and present what they return; paths are always passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from errorkb.errors import InputError
+from errorkb.exchange import EXPORT_FORMATS, export_records, load_paths
+from errorkb.model import Canon, Finding
+from errorkb.records import canon_files, dump_canon, load_yaml_canon, load_yaml_tree
+from errorkb.validate import check, summarize
+
+
+@dataclass
+class CheckReport:
+    checked: int
+    findings: list[Finding]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return summarize(self.findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.counts["error"] == 0
+
+
+def check_paths(paths: Iterable[Path], reference_dirs: Iterable[Path] = ()) -> CheckReport:
+    """Validate canons at `paths`; links may also point into the `reference_dirs` corpora."""
+    result = load_paths(paths)
+    known: set[str] = set()
+    for ref in reference_dirs:
+        known |= {item.canon.id for item in load_yaml_tree(ref).loaded}
+    findings = result.findings + check(result.loaded, known)
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda f: (order.get(f.severity, 3), f.file, f.line or 0, f.code))
+    return CheckReport(len(result.loaded) + sum(f.code in ("unreadable", "too-large")
+                                                for f in result.findings), findings)
+
+
+@dataclass
+class ImportReport:
+    written: list[Path] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def canon_path(root: Path, canon: Canon) -> Path:
+    domain, slug = canon.id.split("/", 1)
+    return root / domain / f"{slug}.yaml"
+
+
+def import_records(source: Path, dest: Path) -> ImportReport:
+    """Write every readable record of `source` as a canon file under `dest`."""
+    result = load_paths([source])
+    report = ImportReport(findings=list(result.findings))
+    seen: dict[str, str] = {}
+    for item in result.loaded:
+        canon = item.canon
+        if "/" not in canon.id or canon.id.count("/") != 1 or ".." in canon.id:
+            report.findings.append(Finding(severity="error", code="bad-id", canon_id=canon.id,
+                                           field="id", file=item.file, line=item.line,
+                                           message=f"id {canon.id!r} cannot name a file",
+                                           hint="ids are `domain/slug`"))
+            continue
+        if canon.id in seen:
+            report.findings.append(Finding(severity="warning", code="duplicate-id",
+                                           canon_id=canon.id, field="id", file=item.file,
+                                           line=item.line, message=f"id {canon.id} seen before "
+                                           f"at line {seen[canon.id]}; the later record wins"))
+        seen[canon.id] = str(item.line)
+        path = canon_path(dest, canon)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_canon(canon), encoding="utf-8")
+        report.written.append(path)
+    return report
+
+
+def export_paths(paths: Iterable[Path], fmt: str) -> Iterator[str]:
+    """Exported text of every canon at `paths`; refuses when any canon cannot be read."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format {fmt!r}", f"one of: {', '.join(EXPORT_FORMATS)}")
+    result = load_paths(paths)
+    errors = [f for f in result.findings if f.severity == "error"]
+    if errors:
+        first = errors[0]
+        raise InputError(f"{len(errors)} record(s) cannot be read; first: {first.where}: "
+                         f"{first.message}", "run `errorkb check` on the same paths")
+    return export_records([item.canon for item in result.loaded], fmt)
+
+
+@dataclass
+class FormatReport:
+    changed: list[Path] = field(default_factory=list)
+    unchanged: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+
+def format_paths(paths: Iterable[Path], *, write: bool = True) -> FormatReport:
+    """Rewrite canon files in the stable layout; files that cannot be read are left alone."""
+    report = FormatReport()
+    for path in paths:
+        files = [(f, path) for f in canon_files(path)] if path.is_dir() else [(path, None)]
+        for file, root in files:
+            loaded = load_yaml_canon(file, root)
+            report.findings.extend(loaded.findings)
+            if not loaded.loaded:
+                continue
+            text = dump_canon(loaded.loaded[0].canon)
+            if file.read_text(encoding="utf-8") == text:
+                report.unchanged += 1
+                continue
+            if write:
+                file.write_text(text, encoding="utf-8")
+            report.changed.append(file)
+    return report

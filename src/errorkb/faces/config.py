@@ -1,0 +1,66 @@
+"""Settings, declared once and read once at the edge: flags > ERRORKB_* environment > defaults.
+
+Lower layers never read the environment; faces build a `Settings` and pass its values down.
+Every setting is listed in `SETTINGS` with its help; docs/settings.md is checked against it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import errorkb
+
+
+def bundled_corpus_dir() -> Path:
+    """The corpus shipped with errorkb: inside the wheel, or at the repo root when editable."""
+    packaged = Path(errorkb.__file__).parent / "canon"
+    if packaged.is_dir():
+        return packaged
+    return Path(errorkb.__file__).resolve().parents[2] / "canon"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "errorkb"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus: tuple[Path, ...] = field(default=(), metadata={
+        "help": "extra canon folders or exchange files, stacked after the bundled corpus"})
+    no_bundled: bool = field(default=False, metadata={"help": "leave the bundled corpus out"})
+    index: Path | None = field(default=None, metadata={
+        "help": "index file (SQLite); default: a file in the cache folder named by the corpus"})
+    cache_dir: Path = field(default_factory=default_cache_dir, metadata={
+        "help": "where indexes are kept (default: $XDG_CACHE_HOME/errorkb)"})
+    lang: str = field(default="en", metadata={"help": "answer language: en or zh"})
+
+    def corpus_dirs(self) -> tuple[Path, ...]:
+        bundled = () if self.no_bundled else (bundled_corpus_dir(),)
+        return bundled + self.corpus
+
+
+SETTINGS = {f.name: f.metadata["help"] for f in fields(Settings)}
+ENV_PREFIX = "ERRORKB_"
+
+
+def from_environment(environ: Mapping[str, str], base: Settings | None = None) -> Settings:
+    """Settings with ERRORKB_* values applied; flags are applied after this by the face."""
+    settings = base or Settings()
+    changes: dict[str, object] = {}
+    for name in SETTINGS:
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        if name == "corpus":
+            changes[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        elif name == "no_bundled":
+            changes[name] = raw.strip().lower() in ("1", "true", "yes")
+        elif name in ("index", "cache_dir"):
+            changes[name] = Path(raw)
+        else:
+            changes[name] = raw
+    return replace(settings, **changes)  # type: ignore[arg-type]
