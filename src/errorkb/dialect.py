@@ -8,11 +8,12 @@ compile through `compile_regex`.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any, TypeAlias
 
 import re2
 
 RegexError = re2.error
-Pattern = re2._Regexp  # noqa: SLF001 - the compiled type google-re2 returns
+Pattern: TypeAlias = Any  # google-re2's compiled pattern (re2._Regexp), untyped
 
 
 def _options(case_sensitive: bool) -> re2.Options:

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from errorkb.errors import RecordError
+from errorkb.errors import InputError
 from errorkb.exchange.peer import canon_from_peer, canon_to_peer, is_peer_record
 from errorkb.model import Canon, Confusion, DeadEnd, Finding, Transition, TransitionGraph, Version, Workaround
 from errorkb.records import (
-    LoadResult,
     Loaded,
+    LoadResult,
     decode_canon,
     iter_json_records,
     load_yaml_canon,
@@ -30,8 +30,8 @@ from errorkb.records.nodes import Node, from_python, to_python
 EXPORT_FORMATS = ("seed-json", "seed-jsonl", "peer-jsonl")
 
 
-def _record_finding(exc: RecordError | Exception, file: str, line: int | None) -> Finding:
-    message = exc.message if isinstance(exc, RecordError) else f"malformed record: {exc!r}"
+def _record_finding(exc: Exception, file: str, line: int | None) -> Finding:
+    message = exc.message if isinstance(exc, InputError) else f"malformed record: {exc!r}"
     return Finding(severity="error", code="bad-record", message=message, file=file, line=line,
                    hint=getattr(exc, "hint", "") or "fix or drop this record; the others are read")
 
@@ -51,7 +51,7 @@ def load_exchange_file(path: Path) -> LoadResult:
     result = LoadResult()
     canon: Canon | None
     for line, item in iter_json_records(path):
-        if isinstance(item, RecordError):
+        if isinstance(item, InputError):
             result.findings.append(_record_finding(item, file, line))
             continue
         data = to_python(item)

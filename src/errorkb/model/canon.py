@@ -137,7 +137,8 @@ class Canon:
     def all_sources(self) -> list[str]:
         """Every source URL cited by a dead end or workaround, first mention first."""
         seen: dict[str, None] = {}
-        for item in [*self.dead_ends, *self.workarounds]:
+        items: list[DeadEnd | Workaround] = [*self.dead_ends, *self.workarounds]
+        for item in items:
             for url in item.sources:
                 seen.setdefault(url, None)
         return list(seen)

@@ -3,8 +3,8 @@
 from errorkb.records.decode import decode_canon
 from errorkb.records.files import (
     MAX_CANON_BYTES,
-    LoadResult,
     Loaded,
+    LoadResult,
     canon_files,
     decode_text,
     expected_id,

@@ -112,7 +112,7 @@ class _Decoder:
                 values[key] = decoded
         for name, f in fields.items():
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            if required and name not in values and name not in node.keys():
+            if required and name not in values and name not in node:
                 where = f"{path}.{name}" if path else name
                 self.problem("missing-field", where, node.line, f"required field `{name}` is missing",
                              f"add `{name}:`")

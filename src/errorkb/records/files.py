@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errorkb.errors import InputTooLarge, RecordError
+from errorkb.errors import InputError, InputTooLarge, RecordError
 from errorkb.model import Canon, Finding
 from errorkb.records.decode import decode_canon
 from errorkb.records.nodes import Node, SeqNode, parse_json, parse_yaml
@@ -42,7 +42,7 @@ class LoadResult:
         self.findings.extend(other.findings)
 
 
-def _refusal(exc: RecordError, file: str) -> Finding:
+def _refusal(exc: InputError, file: str) -> Finding:
     code = "too-large" if isinstance(exc, InputTooLarge) else "unreadable"
     return Finding(severity="error", code=code, message=exc.message, hint=exc.hint,
                    file=file, line=getattr(exc, "line", None))
@@ -92,7 +92,7 @@ def load_yaml_canon(path: Path, root: Path | None = None) -> LoadResult:
     result = LoadResult()
     try:
         node = parse_yaml(decode_text(read_capped(path, MAX_CANON_BYTES), file), file)
-    except RecordError as exc:
+    except InputError as exc:
         result.findings.append(_refusal(exc, file))
         return result
     canon, problems = decode_canon(node, file=file)
@@ -111,7 +111,7 @@ def load_yaml_canon(path: Path, root: Path | None = None) -> LoadResult:
     return result
 
 
-def iter_json_records(path: Path) -> Iterator[tuple[int | None, Node | RecordError]]:
+def iter_json_records(path: Path) -> Iterator[tuple[int | None, Node | InputError]]:
     """Records of a JSON file: one object, an array of objects, or JSON Lines.
 
     Yields (line, node) per record, or (line, RecordError) for one that cannot be read, so a
@@ -159,7 +159,7 @@ def _is_complete_json_object(line: str) -> bool:
     return True
 
 
-def _iter_json_lines(path: Path) -> Iterator[tuple[int | None, Node | RecordError]]:
+def _iter_json_lines(path: Path) -> Iterator[tuple[int | None, Node | InputError]]:
     file = str(path)
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):

@@ -10,6 +10,7 @@ decoder can say "unquoted `no` is read as a boolean" instead of silently storing
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,9 @@ class MapNode(Node):
     def keys(self) -> list[str]:
         return [k for k, _ in self.items]
 
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self.items)
+
 
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
@@ -59,10 +63,31 @@ _KINDS = {
 }
 
 
+# Numbers as YAML 1.2 reads them that PyYAML's YAML 1.1 rules leave as text (`1e3`, `0o17`):
+# other tools would read them as numbers, so they count as numbers here too.
+_YAML12_INT = re.compile(r"[-+]?(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)")
+_YAML12_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                           r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+
+
+def _yaml12_number(text: str) -> ScalarNode | None:
+    if _YAML12_INT.fullmatch(text):
+        return ScalarNode(None, int(text, 0) if text[:2] in ("0o", "0x") else int(text),
+                          implicit_text=text, implicit_kind="integer")
+    if _YAML12_FLOAT.fullmatch(text):
+        return ScalarNode(None, float(text.replace(".inf", "inf").replace(".nan", "nan")
+                                      .lower()), implicit_text=text, implicit_kind="float")
+    return None
+
+
 def _plain_scalar(text: str, line: int) -> ScalarNode:
-    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     kind = _KINDS.get(tag)
     if kind is None:
+        number = _yaml12_number(text)
+        if number is not None:
+            number.line = line
+            return number
         return ScalarNode(line, text)
     if kind == "date":
         # Never build a date object: keep the text, let the decoder refuse it where a string goes.
@@ -148,7 +173,7 @@ def _attach(stack: list[tuple[Node, str | None]], node: Node, file: str) -> None
         key = node.implicit_text if node.implicit_text is not None else str(node.value)
         stack[-1] = (parent, key)
         return
-    if pending_key in parent.keys():
+    if pending_key in parent:
         parent.duplicate_keys.append((pending_key, node.line))
     else:
         parent.items.append((pending_key, node))
@@ -160,7 +185,7 @@ def from_python(value: Any, line: int | None = None) -> Node:
     if isinstance(value, _Pairs):
         mapping = MapNode(line)
         for key, item in value:
-            if key in mapping.keys():
+            if key in mapping:
                 mapping.duplicate_keys.append((key, line))
             else:
                 mapping.items.append((key, from_python(item, line)))

@@ -43,9 +43,9 @@ def duplicates(subjects: list[Subject]) -> Iterator[Finding]:
     for group in by_signature.values():
         ids = sorted({s.canon.id for s in group})
         if len(ids) > 1:
+            others = ", ".join(i for i in ids if i != group[1].canon.id)
             yield group[1].finding("warning", "duplicate-signature", "signature",
-                                   f"same signature as {', '.join(i for i in ids if i != group[1].canon.id)}: "
-                                   f"{group[0].canon.signature!r}",
+                                   f"same signature as {others}: {group[0].canon.signature!r}",
                                    "merge the canons, or make each signature specific")
 
 
@@ -122,4 +122,4 @@ def summarize(findings: Iterable[Finding]) -> dict[str, int]:
     return counts
 
 
-__all__ = ["check", "summarize", "Canon"]
+__all__ = ["Canon", "check", "summarize"]

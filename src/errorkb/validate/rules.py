@@ -5,6 +5,7 @@ corpus, not to exchange records, whose format has no such fields.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def enums_and_dates(s: Subject) -> Iterator[Finding]:
             yield s.finding("error", "bad-date", name, f"{name} is {_quote(value)}",
                             "write a date as 'YYYY-MM-DD' (quoted)")
     ordered = [(n, v) for n, v in dates.items() if v is not None and DATE_PATTERN.fullmatch(v)]
-    for (a, va), (b, vb) in zip(ordered, ordered[1:], strict=False):
+    for (a, va), (b, vb) in itertools.pairwise(ordered):
         if va > vb:
             yield s.finding("warning", "date-order", a, f"{a} {va} is after {b} {vb}",
                             "first_seen ≤ last_confirmed ≤ last_updated")
