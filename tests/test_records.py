@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.factories import make_canon, write_canon
 
 from errorkb.records import MAX_CANON_BYTES, dump_canon, load_yaml_canon, load_yaml_tree
+from tests.factories import make_canon, write_canon
 
 VALID = dump_canon(make_canon())
 

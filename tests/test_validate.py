@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.factories import make_canon
 
 from errorkb.model import Canon, Confusion, DeadEnd, Transition, TransitionGraph, Version, Workaround
 from errorkb.records import Loaded
 from errorkb.validate import check
+from tests.factories import make_canon
 
 GOOD = make_canon()
 

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,10 +19,20 @@ import click
 from rich.console import Console
 
 from errorkb import __version__, curate
-from errorkb.errors import ErrorkbError
+from errorkb.errors import ErrorkbError, InputError
 from errorkb.faces.config import Settings, bundled_corpus_dir, from_environment
-from errorkb.render import error_payload, findings_payload
-from errorkb.render.text import findings_text
+from errorkb.index import build_index
+from errorkb.records import to_data
+from errorkb.render import (
+    LANGS,
+    canon_summary,
+    chain_payload,
+    error_payload,
+    findings_payload,
+    lookup_payload,
+)
+from errorkb.render.text import canon_text, findings_text, lookup_text
+from errorkb.service import KnowledgeBase, default_index_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,3 +149,197 @@ def export_command(paths: tuple[Path, ...], fmt: str, output: Path | None) -> No
         return
     with output.open("w", encoding="utf-8") as handle:
         handle.writelines(chunks)
+
+
+def corpus_options(fn: F) -> F:
+    """--corpus DIR (repeatable) and --no-bundled, applied over the environment's settings."""
+    fn = click.option("--no-bundled", is_flag=True, default=None,
+                      help="Leave the bundled corpus out.")(fn)
+    fn = click.option("--corpus", "corpus", multiple=True,
+                      type=click.Path(exists=True, path_type=Path),
+                      help="A canon folder or exchange file stacked after the bundled corpus "
+                           "(repeatable; later ones win on the same id).")(fn)
+    return fn
+
+
+def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None) -> KnowledgeBase:
+    settings = replace(settings, corpus=settings.corpus + corpus,
+                       no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
+    dirs = settings.corpus_dirs()
+    bundled_only = not settings.corpus
+    kb = KnowledgeBase.open(dirs, cache_dir=settings.cache_dir, index_path=settings.index,
+                            rebuild_stale=bundled_only)
+    if kb.stale:
+        flags = " ".join(f"--corpus {p}" for p in settings.corpus)
+        err_console.print(f"[yellow]warning:[/] the index is older than the corpus; "
+                          f"run `errorkb build {flags}` to refresh it")
+    return kb
+
+
+lang_option = click.option("--lang", type=click.Choice(LANGS), default=None,
+                           help="Answer language (default: en, or ERRORKB_LANG).")
+
+
+def read_input(text: str | None, file: Path | None) -> str:
+    if file is not None:
+        return file.read_text(encoding="utf-8", errors="replace")
+    if text is None or text == "-":
+        return sys.stdin.read()
+    return text
+
+
+@main.command("build")
+@corpus_options
+@click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the index (default: the cache folder).")
+@json_option
+@click.pass_obj
+@handles_errors
+def build_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None,
+                  index_path: Path | None, as_json: bool) -> None:
+    """Build the index for the bundled corpus plus any --corpus folders."""
+    settings = replace(settings, corpus=settings.corpus + corpus,
+                       no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
+    dirs = settings.corpus_dirs()
+    target = index_path or settings.index or default_index_path(dirs, settings.cache_dir)
+    report = build_index(dirs, target)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if as_json:
+        emit_json({"index": str(report.path), "canons": report.canons,
+                   "seconds": round(report.seconds, 3), "skipped": len(errors)})
+    else:
+        for f in errors:
+            err_console.print(f"{f.where}: skipped: {f.message}", markup=False)
+        console.print(f"indexed {report.canons} canon(s) into {report.path} "
+                      f"in {report.seconds:.2f}s")
+    sys.exit(1 if errors else 0)
+
+
+@main.command("lookup")
+@click.argument("text", required=False)
+@click.option("--file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the input from a file.")
+@click.option("--limit", default=3, show_default=True, type=click.IntRange(1, 50))
+@click.option("--domain", help="Only canons of this domain.")
+@click.option("--env", help='Your environment, e.g. "lwIP 2.1.3; linux".')
+@lang_option
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def lookup_command(settings: Settings, text: str | None, file: Path | None, limit: int,
+                   domain: str | None, env: str | None, lang: str | None,
+                   corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
+    """Look up an error message, traceback or log chunk (TEXT, '-' or --file for stdin/file).
+
+    Exit 0 when a known error matched, 1 when none did.
+    """
+    kb = open_kb(settings, corpus, no_bundled)
+    result = kb.lookup(read_input(text, file), env=env, limit=limit, domain=domain)
+    payload = lookup_payload(result, lang or settings.lang)
+    if as_json:
+        emit_json(payload)
+    else:
+        console.print(lookup_text(payload, (lang or settings.lang) == "zh"))
+    sys.exit(0 if result.found else 1)
+
+
+@main.command("batch")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--env", help="Your environment, applied to every input.")
+@lang_option
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def batch_command(settings: Settings, file: Path, env: str | None, lang: str | None,
+                  corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
+    """Look up many inputs: one per line, or JSON Lines with a `text` field."""
+    kb = open_kb(settings, corpus, no_bundled)
+    stream = sys.stdin if str(file) == "-" else file.open(encoding="utf-8", errors="replace")
+    found_any = False
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        text = line.rstrip("\n")
+        if text.lstrip().startswith("{"):
+            try:
+                text = str(json.loads(text)["text"])
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"line {number}: not JSON with a `text` field",
+                                 "give one text per line, or JSON Lines with `text`") from None
+        result = kb.lookup(text, env=env)
+        found_any = found_any or result.found
+        payload = lookup_payload(result, lang or settings.lang)
+        if as_json:
+            click.echo(json.dumps({"line": number, **payload}, ensure_ascii=False))
+        else:
+            best = payload["matches"][0]["id"] if payload["matches"] else "no known match"
+            console.print(f"{number}: {best}", markup=False)
+    sys.exit(0 if found_any else 1)
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 50))
+@click.option("--domain", help="Only canons of this domain.")
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def search_command(settings: Settings, query: str, limit: int, domain: str | None,
+                   corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
+    """Find canons by words, codes or message fragments (no threshold)."""
+    kb = open_kb(settings, corpus, no_bundled)
+    matches = kb.search(query, limit=limit, domain=domain)
+    rows = [{"id": m.canon_id, "score": m.score, "signature": kb.canon(m.canon_id).signature}
+            for m in matches]
+    if as_json:
+        emit_json({"query": query, "results": rows})
+    else:
+        for row in rows:
+            console.print(f"{row['score']:.2f}  {row['id']}  {row['signature']}", markup=False)
+    sys.exit(0 if rows else 1)
+
+
+@main.command("show")
+@click.argument("canon_id")
+@lang_option
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def show_command(settings: Settings, canon_id: str, lang: str | None, corpus: tuple[Path, ...],
+                 no_bundled: bool | None, as_json: bool) -> None:
+    """Show one canon: root cause, dead ends, workarounds, links."""
+    kb = open_kb(settings, corpus, no_bundled)
+    canon = kb.canon(canon_id)
+    if as_json:
+        emit_json(to_data(canon))
+    else:
+        console.print(f"[bold]{canon.id}[/]")
+        console.print("\n".join(canon_text(canon_summary(canon, lang or settings.lang),
+                                           (lang or settings.lang) == "zh")))
+
+
+@main.command("chain")
+@click.argument("canon_id")
+@click.option("--depth", default=2, show_default=True, type=click.IntRange(1, 5))
+@lang_option
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def chain_command(settings: Settings, canon_id: str, depth: int, lang: str | None,
+                  corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
+    """What tends to come before and after an error."""
+    kb = open_kb(settings, corpus, no_bundled)
+    payload = chain_payload(canon_id, kb.chain(canon_id, depth), lang or settings.lang)
+    if as_json:
+        emit_json(payload)
+        return
+    console.print(f"[bold]{canon_id}[/]")
+    for step in payload["steps"]:
+        arrow = "→" if step["relation"] == "leads_to" else "←"
+        console.print(f"{'  ' * step['depth']}{arrow} {step['id']}  {step['condition']}",
+                      markup=False)

@@ -1,0 +1,146 @@
+"""Build the index: canon folders in, one SQLite file out (written aside, then swapped in).
+
+Only this module writes the index. It holds every canon as JSON, each regex with its required
+literals and specificity (computed by the matcher's compiler), the error codes each canon
+names, a lexical index (FTS5 plus per-canon terms and document frequencies), the corpus
+fingerprint and the schema version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from errorkb.exchange import load_paths
+from errorkb.match.literals import literal_weight, required_literals
+from errorkb.match.normalize import extract_codes, terms
+from errorkb.model import Canon, Finding
+from errorkb.records import canon_files, to_data
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE canons (
+    key INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    domain TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    regex TEXT NOT NULL,
+    case_sensitive INTEGER NOT NULL,
+    literals TEXT,             -- JSON list of required lowercase literals, NULL: none known
+    weight INTEGER NOT NULL,   -- literal characters every match contains
+    codes TEXT NOT NULL,       -- JSON list of error codes the canon names
+    terms TEXT NOT NULL,       -- JSON list of lexical terms
+    source TEXT NOT NULL,      -- corpus path it came from
+    record TEXT NOT NULL       -- the canon as JSON
+);
+CREATE INDEX canons_domain ON canons(domain);
+CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE canon_fts USING fts5(signature, body, tokenize = 'unicode61');
+"""
+
+
+def corpus_fingerprint(paths: Sequence[Path]) -> str:
+    """Cheap content fingerprint: every file's path, size and mtime, plus the schema version."""
+    digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
+    for path in paths:
+        digest.update(f"root {path.resolve()}\n".encode())
+        files = canon_files(path) if path.is_dir() else [path]
+        for file in files:
+            try:
+                stat = file.stat()
+            except OSError:
+                continue
+            digest.update(f"{file.relative_to(path) if path.is_dir() else file.name} "
+                          f"{stat.st_size} {stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def canon_codes(canon: Canon) -> list[str]:
+    texts = [canon.signature, *canon.aliases, canon.error_code or ""]
+    found = set(extract_codes("\n".join(texts)))
+    if canon.error_code:
+        found |= extract_codes(canon.error_code) or {f"name:{canon.error_code.upper()}"}
+    return sorted(found)
+
+
+def canon_terms(canon: Canon) -> list[str]:
+    text = "\n".join([canon.signature, *canon.aliases, *canon.examples, canon.error_code or "",
+                      *canon.tags])
+    return list(terms(text))
+
+
+@dataclass
+class BuildReport:
+    path: Path
+    canons: int = 0
+    seconds: float = 0.0
+    fingerprint: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+
+def build_index(paths: Sequence[Path], dest: Path) -> BuildReport:
+    """Index the canons at `paths` (later paths win on the same id) into `dest`, atomically."""
+    started = time.perf_counter()
+    fingerprint = corpus_fingerprint(paths)
+    canons: dict[str, tuple[Canon, str]] = {}
+    report = BuildReport(dest, fingerprint=fingerprint)
+    for path in paths:
+        loaded = load_paths([path])
+        report.findings.extend(loaded.findings)
+        for item in loaded.loaded:
+            canons.pop(item.canon.id, None)
+            canons[item.canon.id] = (item.canon, str(path))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=dest.name, suffix=".tmp", dir=dest.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        _write(temp, list(canons.values()), fingerprint, paths)
+        os.replace(temp, dest)
+    finally:
+        temp.unlink(missing_ok=True)
+    report.canons = len(canons)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
+           paths: Sequence[Path]) -> None:
+    db = sqlite3.connect(target)
+    try:
+        db.executescript(SCHEMA)
+        df: Counter[str] = Counter()
+        rows = []
+        fts_rows = []
+        for key, (canon, source) in enumerate(canons, start=1):
+            literals = required_literals(canon.regex)
+            canon_term_list = canon_terms(canon)
+            df.update(canon_term_list)
+            rows.append((key, canon.id, canon.domain, canon.signature, canon.regex,
+                         int(canon.case_sensitive),
+                         json.dumps(sorted(literals), ensure_ascii=False) if literals else None,
+                         literal_weight(canon.regex), json.dumps(canon_codes(canon)),
+                         json.dumps(canon_term_list, ensure_ascii=False), source,
+                         json.dumps(to_data(canon), ensure_ascii=False)))
+            fts_rows.append((key, canon.signature, " ".join(canon_term_list)))
+        db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO canon_fts(rowid, signature, body) VALUES (?,?,?)", fts_rows)
+        db.executemany("INSERT INTO term_df VALUES (?,?)", sorted(df.items()))
+        meta = {"schema_version": str(SCHEMA_VERSION), "fingerprint": fingerprint,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "canons": str(len(rows)), "corpus": json.dumps([str(p) for p in paths])}
+        db.executemany("INSERT INTO meta VALUES (?,?)", sorted(meta.items()))
+        db.commit()
+        db.execute("PRAGMA journal_mode=WAL")
+    finally:
+        db.close()

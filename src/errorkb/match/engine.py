@@ -1,0 +1,86 @@
+"""The regex pass: every canon regex, run over one input at a cost that barely grows with the
+number of canons, and no pattern able to backtrack catastrophically.
+
+`PrefilterEngine`: an Aho-Corasick automaton over each pattern's required literals (see
+`literals.py`) picks the few patterns that could match; only those run, under RE2 (linear
+time), which also takes the capture groups. Patterns are compiled lazily, on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+
+from errorkb.dialect import RegexError, compile_regex
+
+MAX_MATCHES_PER_PATTERN = 8
+
+
+@dataclass(frozen=True)
+class PatternSpec:
+    key: int
+    regex: str
+    case_sensitive: bool = False
+    literals: tuple[str, ...] | None = None  # required literals; None: always a candidate
+
+
+@dataclass(frozen=True)
+class RegexHit:
+    key: int
+    start: int
+    end: int
+    groups: tuple[str, ...]
+    named: tuple[tuple[str, str], ...]
+
+
+class PrefilterEngine:
+    """Literal prefilter + RE2 verification. Build once, search many times; thread-safe reads."""
+
+    name = "aho-corasick+re2"
+
+    def __init__(self, specs: Iterable[PatternSpec]) -> None:
+        self._specs = {s.key: s for s in specs}
+        self._always = sorted(k for k, s in self._specs.items() if not s.literals)
+        self._automaton = ahocorasick.Automaton()
+        by_literal: dict[str, list[int]] = {}
+        for spec in self._specs.values():
+            for literal in spec.literals or ():
+                by_literal.setdefault(literal, []).append(spec.key)
+        for literal, keys in by_literal.items():
+            self._automaton.add_word(literal, tuple(keys))
+        if by_literal:
+            self._automaton.make_automaton()
+        self._has_literals = bool(by_literal)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def candidates(self, text: str) -> set[int]:
+        found = set(self._always)
+        if self._has_literals:
+            for _, keys in self._automaton.iter(text.lower()):
+                found.update(keys)
+        return found
+
+    def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
+        """Hits of the candidate patterns (or of `keys`), each verified under RE2."""
+        hits: list[RegexHit] = []
+        for key in sorted(self.candidates(text) if keys is None else keys):
+            spec = self._specs.get(key)
+            if spec is None:
+                continue
+            try:
+                pattern = compile_regex(spec.regex, spec.case_sensitive)
+            except RegexError:
+                continue
+            for n, match in enumerate(pattern.finditer(text)):
+                if n >= MAX_MATCHES_PER_PATTERN:
+                    break
+                if match.end() == match.start():
+                    continue
+                groups = tuple(g for g in match.groups() if g)
+                named = tuple((k, v) for k, v in match.groupdict().items() if v)
+                hits.append(RegexHit(key, match.start(), match.end(), groups, named))
+        return hits

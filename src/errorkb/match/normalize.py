@@ -1,0 +1,166 @@
+"""Normalise an input before matching: find its decisive lines, its error codes, and a masked
+form for the lexical pass. Pure functions; regexes still run on the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_INPUT_CHARS = 1_000_000
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,200}(?:\x07|\x1b\\)")
+# Leading timestamps, levels and syslog headers: 2026-03-02T11:04:55.120Z, [2026-03-02 11:04:55],
+# Mar  2 11:04:55 host prog[123]:, 11:04:55.120, I0302 11:04:55.120 (glog).
+TIMESTAMP_PREFIX = re.compile(
+    r"^(?:\s{0,4}\[?(?:\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?: [\w.-]{1,64} [\w./-]{1,64}(?:\[\d{1,10}\])?:)?"
+    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?|[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{1,9})\]?[ \t]{0,8})")
+
+_EXCEPTION_LINE = re.compile(
+    r"^(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Exit|Interrupt|Warning|Fault)"
+    r"(?:\s?\[[\w-]{1,40}\])?(?::|$)")
+_JAVA_CAUSED_BY = re.compile(r"^Caused by: ")
+_GO_PANIC = re.compile(r"^(?:panic: |fatal error: )")
+_RUST_ERROR = re.compile(r"^error(?:\[E\d{4}\])?: ")
+_FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|-->)")
+_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
+                    r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
+
+# Error codes: strong keys that name an error whatever the wording around them.
+_CODE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("winerror", re.compile(r"\bWinError\s{0,3}(\d{1,6})\b", re.I)),
+    ("winerror", re.compile(r"\bWSA\w{0,20}\s{0,3}\(?(100\d\d|110\d\d)\)?")),
+    ("errno", re.compile(r"\[Errno\s{0,3}(-?\d{1,5})\]|\berrno[\s:=]{1,3}(-?\d{1,5})\b", re.I)),
+    ("name", re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b")),
+    ("rust", re.compile(r"\berror\[(E\d{4})\]")),
+    ("ts", re.compile(r"\bTS(\d{4,5})\b")),
+    ("mysql", re.compile(r"\bERROR (\d{4}) \(\w{5}\)")),
+    ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b")),
+    ("http", re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}([1-5]\d\d)\b",
+                        re.I)),
+    ("exit", re.compile(r"\bexit(?:ed with)?(?: code| status)?[\s:=]{1,3}(1[0-9]{2}|[1-9]\d?)\b", re.I)),
+    ("aws", re.compile(r"An error occurred \((\w{3,60})\)")),
+    ("npm", re.compile(r"npm (?:ERR!|error) code (E[A-Z0-9_]{2,30})")),
+    ("pg", re.compile(r"\bP(\d{4})\b(?=:| )")),
+]
+
+_MASKS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"https?://\S{1,2000}"), " <url> "),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <uuid> "),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), " <ip> "),
+    (re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I), " <ip> "),
+    (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"), " <path> "),
+    (re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I), " <hex> "),
+    (re.compile(r"\b\d+(?:\.\d+)*\b"), " <num> "),
+]
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{1,60}|[\u3400-\u9fff]{1,40}")
+STOPWORDS = frozenset({
+    "the", "a", "an", "of", "to", "in", "on", "at", "for", "by", "is", "was", "be", "are",
+    "and", "or", "not", "no", "with", "from", "this", "that", "it", "as", "into", "your", "you",
+    "we", "our", "can", "cannot", "could", "would", "should", "will", "may", "might", "has",
+    "have", "had", "do", "does", "did", "than", "then", "there", "their", "when", "which",
+    "while", "what", "where", "who", "how", "all", "any", "some", "num", "path", "url", "hex",
+    "ip", "uuid", "line", "file", "most", "recent", "call", "last", "traceback",
+})
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """What the matcher needs from one input."""
+
+    text: str
+    decisive: tuple[tuple[int, int, float], ...]  # (start offset, end offset, weight) of lines
+    codes: frozenset[str]
+    terms: tuple[str, ...] = field(default=())
+
+    def line_weight(self, start: int, end: int) -> float:
+        """Weight of the decisive line a hit falls on, or 0 if it falls on none."""
+        best = 0.0
+        for line_start, line_end, weight in self.decisive:
+            if start < line_end and end > line_start:
+                best = max(best, weight)
+        return best
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def strip_prefix(line: str) -> str:
+    return TIMESTAMP_PREFIX.sub("", line, count=1)
+
+
+def extract_codes(text: str) -> frozenset[str]:
+    found: set[str] = set()
+    for kind, pattern in _CODE_PATTERNS:
+        for match in pattern.finditer(text):
+            value = next((g for g in match.groups() if g), None)
+            if value:
+                found.add(f"{kind}:{value.upper() if kind in ('name', 'rust', 'aws', 'npm') else value}")
+    return frozenset(found)
+
+
+def mask(text: str) -> str:
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def terms(text: str) -> tuple[str, ...]:
+    """Distinct lowercase words of the masked text, in order, stopwords dropped."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(mask(text)):
+        lowered = word.lower()
+        if lowered not in STOPWORDS and not lowered.isdigit():
+            seen.setdefault(lowered, None)
+    return tuple(seen)
+
+
+def _decisive_lines(lines: list[str]) -> list[tuple[int, float]]:
+    """(line number, weight) of the lines that say what went wrong."""
+    stripped = [strip_prefix(line) for line in lines]
+    picked: dict[int, float] = {}
+
+    def pick(i: int, weight: float) -> None:
+        picked[i] = max(picked.get(i, 0.0), weight)
+
+    caused_by = [i for i, s in enumerate(stripped) if _JAVA_CAUSED_BY.match(s)]
+    if caused_by:
+        pick(caused_by[-1], 1.0)
+        for i in caused_by[:-1]:
+            pick(i, 0.7)
+    for i, s in enumerate(stripped):
+        if _GO_PANIC.match(s) or _RUST_ERROR.match(s):
+            pick(i, 1.0)
+    exception_lines = [i for i, s in enumerate(stripped)
+                       if _EXCEPTION_LINE.match(s) and not _FRAME.match(lines[i])]
+    if exception_lines:
+        pick(exception_lines[-1], 1.0)
+        for i in exception_lines[:-1]:
+            pick(i, 0.8 if not caused_by else 0.7)
+    if not picked:
+        for i, s in enumerate(stripped):
+            if _LEVEL.search(s) and not _FRAME.match(lines[i]):
+                pick(i, 0.9)
+    if not picked:
+        content = [i for i, s in enumerate(stripped) if s.strip()]
+        for i in content[-3:]:
+            pick(i, 0.8 if len(content) > 1 else 1.0)
+    return sorted(picked.items())
+
+
+def normalize(text: str) -> Normalized:
+    """Decisive lines, error codes and lexical terms of an input (ANSI codes removed)."""
+    text = strip_ansi(text[:MAX_INPUT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    offsets = []
+    position = 0
+    for line in lines:
+        offsets.append((position, position + len(line)))
+        position += len(line) + 1
+    chosen = _decisive_lines(lines)
+    decisive = tuple((offsets[i][0], offsets[i][1], w) for i, w in chosen)
+    decisive_text = "\n".join(strip_prefix(lines[i]) for i, _ in chosen)
+    return Normalized(text=text, decisive=decisive, codes=extract_codes(text),
+                      terms=terms(decisive_text) or terms(text))

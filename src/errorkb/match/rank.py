@@ -1,0 +1,154 @@
+"""Rank candidates with a score split into named parts, so every answer explains itself.
+
+Parts (they add up to the score, clipped to [0, 1]):
+- `regex`: a canon regex matched; more for more literal characters the regex requires
+  (specificity), not for how much text a `.*` swallowed.
+- `decisive`: the hit is on a decisive line (the exception line, the root `Caused by:`, the
+  panic line, the log line that says error), not elsewhere in the input.
+- `codes`: the input names an error code the canon names (or a different code of the same kind).
+- `environment`: `--env` names a product/version or OS the canon is about (or another OS).
+- `lexical`: the share of the input's decisive words found in the canon (idf-weighted);
+  without a regex hit it is squared and code agreement halved, so words alone need a
+  near-complete cover to count as a match.
+Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
+as `nearest`, marked as such.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from errorkb.match.engine import RegexHit
+from errorkb.match.normalize import Normalized
+from errorkb.model import Canon
+
+THRESHOLD = 0.5
+REGEX_BASE = 0.4
+REGEX_SPECIFICITY = 0.25
+SPECIFIC_CHARS = 30
+DECISIVE = 0.15
+CODE_AGREES = 0.15
+CODE_CONFLICTS = -0.2
+ENV_FITS = 0.05
+ENV_OTHER_OS = -0.05
+LEXICAL_ONLY = 0.6
+LEXICAL_WITH_REGEX = 0.1
+
+OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
+            "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
+            "ios": "ios", "freebsd": "freebsd"}
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What `--env "lwIP 2.1.3; linux"` says: products (with versions) and an OS."""
+
+    products: tuple[str, ...] = ()
+    os: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> Environment:
+        if not text:
+            return cls()
+        products: list[str] = []
+        os_name = None
+        for part in re.split(r"[;,]", text):
+            part = part.strip()
+            if not part:
+                continue
+            if part.lower() in OS_NAMES:
+                os_name = OS_NAMES[part.lower()]
+            else:
+                products.append(part.lower())
+        return cls(tuple(products), os_name)
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What ranking needs about a canon besides its record (kept in the index)."""
+
+    id: str
+    domain: str
+    weight: int  # literal characters its regex requires
+    codes: frozenset[str]
+    terms: frozenset[str]
+
+
+@dataclass
+class Match:
+    key: int
+    canon_id: str
+    score: float
+    parts: dict[str, float] = field(default_factory=dict)
+    captures: list[str] = field(default_factory=list)
+    named: dict[str, str] = field(default_factory=dict)
+    matched_text: str = ""
+    known: bool = True
+
+
+def _code_part(input_codes: frozenset[str], canon_codes: frozenset[str]) -> float:
+    if not input_codes or not canon_codes:
+        return 0.0
+    if input_codes & canon_codes:
+        return CODE_AGREES
+    input_kinds = {c.split(":", 1)[0] for c in input_codes}
+    canon_kinds = {c.split(":", 1)[0] for c in canon_codes}
+    shared_kinds = (input_kinds & canon_kinds) - {"name", "http", "exit"}
+    return CODE_CONFLICTS if shared_kinds else 0.0
+
+
+def _env_part(env: Environment, canon: Canon) -> float:
+    if not env.products and env.os is None:
+        return 0.0
+    score = 0.0
+    versions = " ".join(v.version.lower() for v in canon.versions)
+    if any(p.split()[0] in versions for p in env.products if p.split()):
+        score += ENV_FITS
+    if env.os is not None and canon.os_specific:
+        score += ENV_FITS if env.os in canon.os_specific else ENV_OTHER_OS
+    return score
+
+
+def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
+         facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
+         env: Environment = Environment(), accept: Callable[[int], bool] = lambda key: True,
+         ) -> list[Match]:
+    """Every candidate with its score and parts, best first."""
+    best_hit: dict[int, tuple[float, RegexHit]] = {}
+    for hit in hits:
+        weight = norm.line_weight(hit.start, hit.end)
+        if hit.key not in best_hit or weight > best_hit[hit.key][0]:
+            best_hit[hit.key] = (weight, hit)
+    lexical_scores = dict(lexical)
+    matches: list[Match] = []
+    for key in set(best_hit) | set(lexical_scores):
+        if key not in facts or not accept(key):
+            continue
+        fact = facts[key]
+        parts: dict[str, float] = {}
+        match = Match(key=key, canon_id=fact.id, score=0.0)
+        coverage = lexical_scores.get(key, 0.0)
+        if key in best_hit:
+            line_weight, hit = best_hit[key]
+            specificity = min(1.0, fact.weight / SPECIFIC_CHARS)
+            parts["regex"] = REGEX_BASE + REGEX_SPECIFICITY * specificity
+            parts["decisive"] = DECISIVE * line_weight
+            parts["lexical"] = LEXICAL_WITH_REGEX * coverage
+            match.captures = list(hit.groups)
+            match.named = dict(hit.named)
+            match.matched_text = norm.text[hit.start:hit.end][:300]
+            parts["codes"] = _code_part(norm.codes, fact.codes)
+        else:
+            # Words alone are weaker evidence than a regex: only a near-complete cover counts.
+            parts["lexical"] = LEXICAL_ONLY * coverage ** 2
+            parts["codes"] = _code_part(norm.codes, fact.codes) / 2
+        parts["environment"] = _env_part(env, canon_of(key))
+        match.parts = {k: round(v, 4) for k, v in parts.items() if v}
+        match.score = round(max(0.0, min(1.0, sum(parts.values()))), 4)
+        matches.append(match)
+    matches.sort(key=lambda m: (-m.score, m.canon_id))
+    for m in matches:
+        m.known = m.score >= THRESHOLD
+    return matches

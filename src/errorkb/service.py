@@ -1,0 +1,153 @@
+"""`KnowledgeBase`: the one core every face calls.
+
+    kb = KnowledgeBase.open([Path("canon")], cache_dir=Path("~/.cache/errorkb"))
+    result = kb.lookup("ConnectionResetError: [Errno 104] Connection reset by peer")
+
+It opens (building when needed) the index for a stack of corpora, hands the loaded pattern
+database to the matcher, and answers lookups, searches, details and chains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from errorkb.errors import InputError, InputTooLarge, NotFound
+from errorkb.index import IndexStore, build_index, corpus_fingerprint
+from errorkb.match import Environment, Match, Normalized, normalize, rank
+from errorkb.model import Canon
+
+MAX_LOOKUP_CHARS = 200_000
+MAX_LIMIT = 50
+
+
+@dataclass
+class LookupResult:
+    query: Normalized
+    matches: list[Match]  # known matches, best first
+    nearest: list[Match]  # when there is no known match: the best candidates, marked as such
+    canons: dict[str, Canon] = field(default_factory=dict)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.matches)
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    canon_id: str
+    relation: str  # leads_to | preceded_by
+    depth: int
+    probability: float | None
+    condition: str
+    condition_zh: str
+
+
+class KnowledgeBase:
+    """Canons from stacked corpora, indexed once, answered many times. Read-only."""
+
+    def __init__(self, store: IndexStore, stale: bool = False) -> None:
+        self.store = store
+        self.stale = stale
+
+    @classmethod
+    def open(cls, corpus: Sequence[Path], *, cache_dir: Path, index_path: Path | None = None,
+             rebuild_stale: bool = True) -> KnowledgeBase:
+        """Open the index of `corpus` (later folders win on the same id).
+
+        Built when missing; rebuilt when stale if `rebuild_stale`, else used as it is and
+        marked `stale` so the face can tell the user which command refreshes it.
+        """
+        if not corpus:
+            raise InputError("no corpus to open", "give a canon folder, or keep the bundled one")
+        path = index_path or default_index_path(corpus, cache_dir)
+        fingerprint = corpus_fingerprint(corpus)
+        if not path.exists():
+            build_index(corpus, path)
+        store = IndexStore(path)
+        if store.fingerprint != fingerprint:
+            if not rebuild_stale:
+                return cls(store, stale=True)
+            store.close()
+            build_index(corpus, path)
+            store = IndexStore(path)
+        return cls(store)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def lookup(self, text: str, *, env: str | None = None, limit: int = 5,
+               domain: str | None = None) -> LookupResult:
+        """The known errors in `text` (a message, a traceback or a log chunk), best first."""
+        if not text.strip():
+            raise InputError("nothing to look up", "pass an error message, traceback or log")
+        if len(text) > MAX_LOOKUP_CHARS:
+            raise InputTooLarge(f"input is {len(text):,} characters; lookup takes up to "
+                                f"{MAX_LOOKUP_CHARS:,}", "use `errorkb scan` for whole logs")
+        limit = max(1, min(limit, MAX_LIMIT))
+        norm = normalize(text)
+        hits = self.store.engine.search(norm.text)
+        lexical = self.store.lexical(norm.terms)
+        facts = self.store.facts
+
+        def in_domain(key: int) -> bool:
+            return domain is None or facts[key].domain == domain
+
+        ranked = rank(norm, hits, lexical, facts, self.store.canon, Environment.parse(env),
+                      accept=in_domain)
+        known = [m for m in ranked if m.known][:limit]
+        nearest = [] if known else ranked[:3]
+        shown = known or nearest
+        return LookupResult(norm, known, nearest,
+                            {m.canon_id: self.store.canon(m.key) for m in shown})
+
+    def canon(self, canon_id: str) -> Canon:
+        return self.store.canon_by_id(canon_id)
+
+    def search(self, query: str, *, limit: int = 10, domain: str | None = None) -> list[Match]:
+        """Every candidate for a query, best first, with no threshold applied."""
+        norm = normalize(query)
+        ranked = rank(norm, self.store.engine.search(norm.text), self.store.lexical(norm.terms, 50),
+                      self.store.facts, self.store.canon,
+                      accept=lambda key: domain is None or self.store.facts[key].domain == domain)
+        return ranked[:max(1, min(limit, MAX_LIMIT))]
+
+    def domains(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for facts in self.store.facts.values():
+            counts[facts.domain] = counts.get(facts.domain, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def list_domain(self, domain: str) -> list[str]:
+        ids = sorted(self.store.ids(domain))
+        if not ids:
+            raise NotFound(f"no domain `{domain}`", f"known: {', '.join(self.domains())}")
+        return ids
+
+    def chain(self, canon_id: str, depth: int = 2) -> list[ChainStep]:
+        """What tends to come before and after, breadth first, to `depth` links."""
+        start = self.canon(canon_id)
+        steps: list[ChainStep] = []
+        seen = {start.id}
+        frontier = [start]
+        for level in range(1, max(1, depth) + 1):
+            following = []
+            for canon in frontier:
+                for relation in ("leads_to", "preceded_by"):
+                    for t in getattr(canon.transition_graph, relation):
+                        if t.error_id in seen or t.error_id not in self.store.key_of:
+                            continue
+                        seen.add(t.error_id)
+                        steps.append(ChainStep(t.error_id, relation, level, t.probability,
+                                               t.condition, t.condition_zh))
+                        following.append(self.canon(t.error_id))
+            frontier = following
+        return steps
+
+
+def default_index_path(corpus: Sequence[Path], cache_dir: Path) -> Path:
+    """One index file per stack of corpus paths, in the cache folder."""
+    key = hashlib.sha256("\n".join(str(p.resolve()) for p in corpus).encode()).hexdigest()[:16]
+    return cache_dir / f"index-{key}.sqlite"

@@ -1,0 +1,116 @@
+"""Lookups through `KnowledgeBase` on a tiny corpus: matches, captures, honesty, stacking."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from errorkb.match import PatternSpec, PrefilterEngine
+from errorkb.match.literals import literal_weight, required_literals
+from errorkb.model import Confusion, TransitionGraph
+from errorkb.service import KnowledgeBase
+from tests.factories import make_canon, write_canon
+
+RESET = make_canon(
+    id="net/reset", domain="net", signature="read: connection reset by peer (errno 104)",
+    regex=r"connection reset by peer|\bECONNRESET\b", error_code="ECONNRESET",
+    aliases=["errno 104"], examples=["Error: read ECONNRESET", "recv(): connection reset by peer"],
+    transition_graph=TransitionGraph(frequently_confused_with=[
+        Confusion(error_id="demo/widget-timeout", distinction="a", distinction_zh="甲")]))
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "canon"
+    write_canon(root)
+    write_canon(root, RESET)
+    return root
+
+
+def open_kb(tmp_path: Path, *dirs: Path) -> KnowledgeBase:
+    return KnowledgeBase.open(list(dirs), cache_dir=tmp_path / "cache")
+
+
+def test_lookup_finds_ranks_and_captures(tmp_path: Path, corpus: Path) -> None:
+    kb = open_kb(tmp_path, corpus)
+    result = kb.lookup("2025-01-01 10:00:00 ERROR widget: request to port 8443 timed out after 9s")
+    assert [m.canon_id for m in result.matches] == ["demo/widget-timeout"]
+    best = result.matches[0]
+    assert best.captures == ["8443"]
+    assert best.parts["regex"] > 0 and best.parts["decisive"] > 0
+    assert best.score == pytest.approx(sum(best.parts.values()), abs=1e-3)
+
+
+def test_hit_on_the_decisive_line_outranks_a_hit_elsewhere(tmp_path: Path, corpus: Path) -> None:
+    kb = open_kb(tmp_path, corpus)
+    text = ("widget: request to port 1 timed out (earlier, recovered)\n"
+            "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+            "ConnectionResetError: [Errno 104] Connection reset by peer")
+    ids = [m.canon_id for m in kb.lookup(text).matches]
+    assert ids[0] == "net/reset"
+
+
+def test_benign_text_gets_no_match_and_nearest_are_marked(tmp_path: Path, corpus: Path) -> None:
+    kb = open_kb(tmp_path, corpus)
+    result = kb.lookup("2025-01-01 10:00:00 INFO widget started, listening on port 8080")
+    assert result.matches == []
+    assert all(not m.known for m in result.nearest)
+
+
+def test_domain_filter_and_search(tmp_path: Path, corpus: Path) -> None:
+    kb = open_kb(tmp_path, corpus)
+    assert kb.lookup("read ECONNRESET", domain="demo").matches == []
+    assert kb.search("connection reset")[0].canon_id == "net/reset"
+    assert kb.domains() == {"demo": 1, "net": 1}
+
+
+def test_later_corpus_wins_on_the_same_id(tmp_path: Path, corpus: Path) -> None:
+    team = tmp_path / "team"
+    write_canon(team, make_canon(root_cause="Our own explanation.", root_cause_zh="我们自己的解释。"))
+    kb = open_kb(tmp_path, corpus, team)
+    assert kb.canon("demo/widget-timeout").root_cause == "Our own explanation."
+    assert len(kb) == 2
+
+
+def test_stale_index_is_rebuilt_or_reported(tmp_path: Path, corpus: Path) -> None:
+    open_kb(tmp_path, corpus)
+    path = write_canon(corpus, make_canon(id="demo/new-one", signature="gadget exploded",
+                                          regex="gadget exploded", examples=["gadget exploded!"]))
+    stale = KnowledgeBase.open([corpus], cache_dir=tmp_path / "cache", rebuild_stale=False)
+    assert stale.stale and len(stale) == 2
+    fresh = open_kb(tmp_path, corpus)
+    assert not fresh.stale and len(fresh) == 3
+    assert fresh.lookup("gadget exploded").matches[0].canon_id == "demo/new-one"
+    path.unlink()
+
+
+def test_chain_follows_links(tmp_path: Path, corpus: Path) -> None:
+    from errorkb.model import Transition
+
+    write_canon(corpus, make_canon(transition_graph=TransitionGraph(leads_to=[Transition(
+        error_id="net/reset", probability=0.3, condition="under load", condition_zh="负载高时")])))
+    kb = open_kb(tmp_path, corpus)
+    steps = kb.chain("demo/widget-timeout")
+    assert [(s.canon_id, s.relation) for s in steps] == [("net/reset", "leads_to")]
+
+
+@pytest.mark.parametrize("pattern", [
+    r"connection reset by peer|\bECONNRESET\b", r"remote port (\d+)", r"a.*b.*c",
+    r"(?:foo|bar)baz", r"x{2,}y", r"[Ee]rror: (\w+) not found", r"(Android|AAPT2).*failed",
+])
+def test_prefilter_engine_agrees_with_python_re(pattern: str) -> None:
+    texts = ["ERROR: read ECONNRESET", "remote port 8080", "xxxy abc", "barbaz", "Error: mod not found",
+             "aapt2 link failed", "nothing here", "a b c", "FOOBAZ"]
+    engine = PrefilterEngine([PatternSpec(1, pattern, False,
+                                          tuple(sorted(required_literals(pattern) or ())) or None)])
+    oracle = re.compile(pattern, re.IGNORECASE)
+    for text in texts:
+        assert bool(engine.search(text)) == bool(oracle.search(text)), (pattern, text)
+
+
+def test_specificity_counts_required_literals_not_wildcards() -> None:
+    assert literal_weight(r"remote port \d+") == len("remote port ")
+    assert literal_weight(r".*x.*") == 1
+    assert literal_weight(r"(abc|de)f") == 3

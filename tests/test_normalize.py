@@ -1,0 +1,113 @@
+"""Normalisation: raw text → decisive lines, error codes, masked terms (table tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from errorkb.match.normalize import extract_codes, mask, normalize, strip_ansi, strip_prefix
+
+PY_CHAINED = """Traceback (most recent call last):
+  File "/srv/app/client.py", line 12, in fetch
+    data = sock.recv(4096)
+ConnectionResetError: [Errno 104] Connection reset by peer
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/srv/app/main.py", line 3, in <module>
+    fetch()
+RuntimeError: upstream went away"""
+
+JAVA = """Exception in thread "main" java.lang.RuntimeException: boom
+\tat com.acme.App.main(App.java:10)
+Caused by: java.io.IOException: wrapper
+\tat com.acme.Io.read(Io.java:5)
+Caused by: java.net.SocketException: Connection reset
+\tat java.base/sun.nio.ch.NioSocketImpl.implRead(NioSocketImpl.java:323)
+\t... 3 more"""
+
+GO = """goroutine 1 [running]:
+panic: assignment to entry in nil map
+
+goroutine 1 [running]:
+main.main()
+\t/home/u/x/main.go:5 +0x2c
+exit status 2"""
+
+
+def decisive(text: str) -> list[str]:
+    n = normalize(text)
+    return [n.text[s:e] for s, e, _ in n.decisive]
+
+
+def weights(text: str) -> list[float]:
+    return [w for _, _, w in normalize(text).decisive]
+
+
+def test_python_chained_traceback_keeps_every_exception_last_first() -> None:
+    assert decisive(PY_CHAINED) == ["ConnectionResetError: [Errno 104] Connection reset by peer",
+                                    "RuntimeError: upstream went away"]
+    assert weights(PY_CHAINED) == [0.8, 1.0]
+
+
+def test_java_root_cause_is_the_last_caused_by() -> None:
+    lines = decisive(JAVA)
+    n = normalize(JAVA)
+    best = max(n.decisive, key=lambda d: d[2])
+    assert n.text[best[0]:best[1]] == "Caused by: java.net.SocketException: Connection reset"
+    assert "Caused by: java.io.IOException: wrapper" in lines
+
+
+def test_go_panic_line() -> None:
+    assert decisive(GO) == ["panic: assignment to entry in nil map"]
+
+
+def test_rust_error_line() -> None:
+    text = "   Compiling x v0.1.0\nerror[E0382]: borrow of moved value: `v`\n --> src/main.rs:5:20"
+    assert decisive(text) == ["error[E0382]: borrow of moved value: `v`"]
+
+
+def test_log_line_with_error_in_the_middle() -> None:
+    text = ("2026-03-02 11:04:55,120 INFO started\n"
+            "2026-03-02 11:04:56,001 ERROR pool: read ECONNRESET\n"
+            "2026-03-02 11:04:57,003 INFO retrying")
+    assert decisive(text) == ["2026-03-02 11:04:56,001 ERROR pool: read ECONNRESET"]
+
+
+@pytest.mark.parametrize(("raw", "stripped"), [
+    ("2026-03-02T11:04:55.120Z ERROR x", "ERROR x"),
+    ("[2026-03-02 11:04:55] boom", "boom"),
+    ("Mar  2 11:04:55 web1 nginx[812]: upstream timed out", "upstream timed out"),
+    ("I0302 11:04:55.120000 kubelet failed", "kubelet failed"),
+    ("no timestamp here", "no timestamp here"),
+])
+def test_timestamp_prefixes(raw: str, stripped: str) -> None:
+    assert strip_prefix(raw) == stripped
+
+
+def test_ansi_codes_are_removed() -> None:
+    assert strip_ansi("\x1b[31merror\x1b[0m: \x1b[1mbad\x1b[0m") == "error: bad"
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("ConnectionResetError: [WinError 10054] 远程主机强迫关闭了一个现有的连接。", "winerror:10054"),
+    ("socket.error: [Errno 104] Connection reset by peer", "errno:104"),
+    ("Error: read ECONNRESET", "name:ECONNRESET"),
+    ("error[E0382]: borrow of moved value", "rust:E0382"),
+    ("src/a.ts(3,21): error TS2307: Cannot find module", "ts:2307"),
+    ("ERROR 1045 (28000): Access denied for user", "mysql:1045"),
+    ("ERROR:  deadlock detected SQLSTATE 40P01", "sqlstate:40P01"),
+    ("##[error]Process completed with exit code 137.", "exit:137"),
+    ("HTTP/1.1 502 Bad Gateway", "http:502"),
+    ("npm ERR! code ERESOLVE", "npm:ERESOLVE"),
+])
+def test_error_codes(text: str, code: str) -> None:
+    assert code in extract_codes(text)
+
+
+def test_masking_hides_volatile_tokens_only() -> None:
+    masked = mask("connect to 10.0.0.7:5432 at /var/run/x.sock id 3f2a9c1e-aaaa-4bbb-8ccc-1234567890ab"
+                  " after 30 tries https://example.org/a?b=c")
+    assert "10.0.0.7" not in masked and "/var/run" not in masked and "30" not in masked
+    assert "example.org" not in masked and "3f2a9c1e" not in masked
+    assert "connect" in masked and "tries" in masked
