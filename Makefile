@@ -19,7 +19,7 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests eval bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

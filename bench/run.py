@@ -1,0 +1,155 @@
+"""`make bench`: lookup speed at 1x, 10x and 50x corpus size beside a naive `re` loop, an
+adversarial input, cold start of `errorkb lookup`, index build time and peak memory.
+
+Corpus: the peer dataset (../shared/data/deadends-canons.jsonl, 2,522 canons) when present,
+else the bundled corpus. Scaled sets are generated variants: `distinct` rewrites every literal
+word of a canon (signature and regex alike) so each variant is a different error with rare
+literals of its own; `stress` keeps the original words and adds only a variant number, so the
+variants share their common words. A benchmark, not a test: it prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from errorkb.exchange import load_paths
+from errorkb.faces.config import bundled_corpus_dir
+from errorkb.index import build_index
+from errorkb.service import KnowledgeBase
+
+PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
+WORD = re.compile(r"(?<![\\\w])([A-Za-z]{4,})(?!\w)")
+
+
+def source_records() -> list[dict[str, object]]:
+    if PEER.exists():
+        return [json.loads(line) for line in PEER.read_text(encoding="utf-8").splitlines()]
+    from errorkb.exchange import seed_record
+    return [seed_record(item.canon) for item in load_paths([bundled_corpus_dir()]).loaded]
+
+
+def _error(record: dict[str, object]) -> dict[str, str]:
+    return record.get("error", record)  # type: ignore[return-value]
+
+
+def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[dict[str, object]]:
+    out = []
+    for k in range(factor):
+        for record in records:
+            copy = json.loads(json.dumps(record))
+            err = _error(copy)
+            if k:
+                if kind == "distinct":
+                    suffix = "".join(chr(ord("a") + int(d)) for d in str(k))
+                    err["regex"] = WORD.sub(r"\g<1>" + suffix, err["regex"])
+                    err["signature"] = WORD.sub(r"\g<1>" + suffix, err["signature"])
+                else:
+                    err["regex"] = f"{err['regex']}|variant {k} of {copy['id']}"
+                copy["id"] = f"{copy['id']}-v{k}"
+            out.append(copy)
+    return out
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"{statistics.median(ordered) * 1e6:9.0f} µs {p99 * 1e6:9.0f} µs"
+
+
+def naive(patterns: list[re.Pattern[str]]) -> Callable[[str], int]:
+    def run(text: str) -> int:
+        return sum(1 for p in patterns if p.search(text))
+    return run
+
+
+def inputs(signatures: list[str], rng: random.Random) -> dict[str, list[str]]:
+    lines = rng.sample(signatures, min(200, len(signatures)))
+    frames = "".join(f'  File "/srv/app/mod{i}.py", line {i * 7}, in handler_{i}\n    result = step_{i}()\n'
+                     for i in range(24))
+    tracebacks = [f"Traceback (most recent call last):\n{frames}{s}" for s in lines[:50]]
+    filler = " ".join(rng.choice(["alpha", "GET", "/api/v1/items", "200", "ok", "user=42"])
+                      for _ in range(1700))
+    logs = [f"2026-03-02T11:04:55Z INFO {filler[:10_000 - len(s) - 40]} {s}" for s in lines[:30]]
+    return {"single line": lines, "50-line traceback": tracebacks, "10 KB log line": logs,
+            "10 KB adversarial": ["error " + "x" * 10_000 + " connection"]}
+
+
+def bench_corpus(name: str, records: list[dict[str, object]], rng: random.Random,
+                 workdir: Path, baseline_repeat: int) -> None:
+    source = workdir / f"{name}.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    report = build_index([source], workdir / f"{name}.sqlite")
+    build_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    kb = KnowledgeBase.open([source], cache_dir=workdir, index_path=workdir / f"{name}.sqlite")
+    open_seconds = time.perf_counter() - started
+    signatures = [_error(r)["signature"] for r in records]
+    patterns = []
+    for r in records:
+        try:
+            patterns.append(re.compile(_error(r)["regex"], re.IGNORECASE))
+        except re.error:
+            continue
+    loop = naive(patterns)
+    print(f"\n## {name}: {report.canons} canons; build {build_seconds:.1f}s; open {open_seconds:.2f}s")
+    print(f"{'input':<20} {'errorkb median':>15} {'p99':>12} {'naive re median':>16} {'p99':>12}")
+    for label, texts in inputs(signatures, rng).items():
+        ours = [t for text in texts for t in timed(lambda text=text: kb.lookup(text), 3)]
+        base = [t for text in texts[:baseline_repeat] for t in timed(lambda text=text: loop(text), 1)]
+        print(f"{label:<20} {summary(ours)} {summary(base)}")
+
+
+def cold_start(workdir: Path) -> None:
+    exe = Path(sys.executable).with_name("errorkb")
+    env_cmd = [str(exe), "lookup", "read ECONNRESET", "--json"]
+    subprocess.run(env_cmd, capture_output=True, check=False)  # warm the index
+    samples = timed(lambda: subprocess.run(env_cmd, capture_output=True, check=False), 5)
+    print(f"\ncold start of `errorkb lookup` (whole process, bundled corpus): "
+          f"median {statistics.median(samples):.3f}s, max {max(samples):.3f}s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--factors", default="1,10,50")
+    parser.add_argument("--baseline-repeat", type=int, default=20)
+    args = parser.parse_args(argv)
+    rng = random.Random(7)
+    records = source_records()
+    print(f"# errorkb bench: {len(records)} source canons "
+          f"({'peer dataset' if PEER.exists() else 'bundled corpus'})")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for factor in [int(f) for f in args.factors.split(",")]:
+            kinds = ["distinct"] if factor == 1 else ["distinct", "stress"]
+            for kind in kinds:
+                bench_corpus(f"{factor}x-{kind}", variants(records, factor, kind), rng, workdir,
+                             args.baseline_repeat)
+        cold_start(workdir)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory of this run: {peak:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""`make eval`: how well lookups find the right canon, and how honestly they say "no match".
+
+Cases, each with an expected canon id or none:
+- every example of every bundled canon (expected: that canon);
+- `eval/cases/*.jsonl`: extra realistic variants that live only here;
+- `eval/benign.jsonl`: benign log excerpts (expected: no match).
+Prints P@1, P@3, MRR (cases with an expected canon), no-match accuracy (cases expecting none),
+and the benign false-positive rate, overall and per domain. When `../shared/dev-errors.jsonl`
+is beside the checkout it adds its own section: real posted errors, judged by whether a known
+match is found, and benign ones by whether none is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from errorkb.exchange import load_paths
+from errorkb.faces.config import bundled_corpus_dir
+from errorkb.service import KnowledgeBase
+
+HERE = Path(__file__).resolve().parent
+DEV_ERRORS = HERE.parent.parent / "shared" / "dev-errors.jsonl"
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    expected: str | None
+    origin: str  # example | case | benign
+
+
+def load_cases(corpus: Path) -> list[Case]:
+    cases = [Case(example, item.canon.id, "example")
+             for item in load_paths([corpus]).loaded for example in item.canon.examples]
+    for path in sorted((HERE / "cases").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                cases.append(Case(row["text"], row.get("expected"), "case"))
+    for line in (HERE / "benign.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            cases.append(Case(json.loads(line)["text"], None, "benign"))
+    return cases
+
+
+@dataclass
+class Tally:
+    n: int = 0
+    p1: int = 0
+    p3: int = 0
+    rr: float = 0.0
+    none_n: int = 0
+    none_ok: int = 0
+    benign_n: int = 0
+    benign_fp: int = 0
+
+    def add(self, case: Case, ranked: list[str]) -> None:
+        if case.expected is None:
+            self.none_n += 1
+            self.none_ok += not ranked
+            if case.origin == "benign":
+                self.benign_n += 1
+                self.benign_fp += bool(ranked)
+            return
+        self.n += 1
+        self.p1 += ranked[:1] == [case.expected]
+        self.p3 += case.expected in ranked[:3]
+        if case.expected in ranked:
+            self.rr += 1 / (ranked.index(case.expected) + 1)
+
+    def row(self, name: str) -> str:
+        def pct(a: float, b: int) -> str:
+            return f"{a / b:6.3f}" if b else "     -"
+        return (f"{name:<14} {self.n:>5} {pct(self.p1, self.n)} {pct(self.p3, self.n)} "
+                f"{pct(self.rr, self.n)} {self.none_n:>5} {pct(self.none_ok, self.none_n)} "
+                f"{pct(self.benign_fp, self.benign_n)}")
+
+
+HEADER = f"{'domain':<14} {'cases':>5} {'P@1':>6} {'P@3':>6} {'MRR':>6} {'none':>5} {'no-m':>6} {'FP':>6}"
+
+
+def evaluate(kb: KnowledgeBase, cases: list[Case], misses: list[str]) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for case in cases:
+        ranked = [m.canon_id for m in kb.lookup(case.text, limit=5).matches]
+        domain = case.expected.split("/")[0] if case.expected else "(none)"
+        tallies["ALL"].add(case, ranked)
+        tallies[domain].add(case, ranked)
+        if (case.expected and ranked[:1] != [case.expected]) or (not case.expected and ranked):
+            misses.append(f"expected {case.expected or 'no match'}, got {ranked[:3]}: "
+                          f"{case.text[:150]!r}")
+    return tallies
+
+
+def dev_errors_section(kb: KnowledgeBase) -> None:
+    rows = [json.loads(line) for line in DEV_ERRORS.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    errors = [r for r in rows if r["concept"] != "none"]
+    benign = [r for r in rows if r["concept"] == "none"]
+    found = 0
+    print(f"\n## dev-errors ({len(rows)} real posted texts, {len(benign)} benign)")
+    for row in errors:
+        result = kb.lookup(row["query"][:200_000], limit=1)
+        found += result.found
+        top = result.matches[0].canon_id if result.found else "-"
+        print(f"  {row['domain']:<24} {top:<55} {row['concept'][:60]}")
+    fp = sum(kb.lookup(r["query"], limit=1).found for r in benign)
+    print(f"errors with a known match: {found}/{len(errors)} ({found / len(errors):.2f}); "
+          f"benign with a match: {fp}/{len(benign)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=bundled_corpus_dir())
+    parser.add_argument("--show-misses", type=int, default=15)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as cache:
+        started = time.perf_counter()
+        kb = KnowledgeBase.open([args.corpus], cache_dir=Path(cache))
+        cases = load_cases(args.corpus)
+        misses: list[str] = []
+        tallies = evaluate(kb, cases, misses)
+        elapsed = time.perf_counter() - started
+        print(f"# errorkb eval: {len(kb)} canons, {len(cases)} cases, {elapsed:.1f}s")
+        print(HEADER)
+        for name in ["ALL", *sorted(k for k in tallies if k != "ALL")]:
+            print(tallies[name].row(name))
+        if misses:
+            print(f"\n{len(misses)} misses; first {args.show_misses}:")
+            for line in misses[:args.show_misses]:
+                print("  " + line)
+        if DEV_ERRORS.exists():
+            dev_errors_section(kb)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
