@@ -144,7 +144,8 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
             # Words alone are weaker evidence than a regex: only a near-complete cover counts.
             parts["lexical"] = LEXICAL_ONLY * coverage ** 2
             parts["codes"] = _code_part(norm.codes, fact.codes) / 2
-        parts["environment"] = _env_part(env, canon_of(key))
+        if env.products or env.os:
+            parts["environment"] = _env_part(env, canon_of(key))
         match.parts = {k: round(v, 4) for k, v in parts.items() if v}
         match.score = round(max(0.0, min(1.0, sum(parts.values()))), 4)
         matches.append(match)
