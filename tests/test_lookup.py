@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from errorkb.match import PatternSpec, PrefilterEngine
+from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine
 from errorkb.match.literals import literal_weight, required_literals
 from errorkb.model import Confusion, TransitionGraph
 from errorkb.service import KnowledgeBase
@@ -21,6 +21,15 @@ RESET = make_canon(
         Confusion(error_id="demo/widget-timeout", distinction="a", distinction_zh="甲")]))
 
 
+ENGINES = ["prefilter", *(["hyperscan"] if hyperscan_engine.available() else [])]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every lookup test runs on each engine this machine has."""
+    return str(request.param)
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "canon"
@@ -29,12 +38,12 @@ def corpus(tmp_path: Path) -> Path:
     return root
 
 
-def open_kb(tmp_path: Path, *dirs: Path) -> KnowledgeBase:
-    return KnowledgeBase.open(list(dirs), cache_dir=tmp_path / "cache")
+def open_kb(tmp_path: Path, *dirs: Path, engine: str = "auto") -> KnowledgeBase:
+    return KnowledgeBase.open(list(dirs), cache_dir=tmp_path / "cache", engine=engine)
 
 
-def test_lookup_finds_ranks_and_captures(tmp_path: Path, corpus: Path) -> None:
-    kb = open_kb(tmp_path, corpus)
+def test_lookup_finds_ranks_and_captures(tmp_path: Path, corpus: Path, engine: str) -> None:
+    kb = open_kb(tmp_path, corpus, engine=engine)
     result = kb.lookup("2025-01-01 10:00:00 ERROR widget: request to port 8443 timed out after 9s")
     assert [m.canon_id for m in result.matches] == ["demo/widget-timeout"]
     best = result.matches[0]
@@ -43,8 +52,8 @@ def test_lookup_finds_ranks_and_captures(tmp_path: Path, corpus: Path) -> None:
     assert best.score == pytest.approx(sum(best.parts.values()), abs=1e-3)
 
 
-def test_hit_on_the_decisive_line_outranks_a_hit_elsewhere(tmp_path: Path, corpus: Path) -> None:
-    kb = open_kb(tmp_path, corpus)
+def test_hit_on_the_decisive_line_outranks_a_hit_elsewhere(tmp_path: Path, corpus: Path, engine: str) -> None:
+    kb = open_kb(tmp_path, corpus, engine=engine)
     text = ("widget: request to port 1 timed out (earlier, recovered)\n"
             "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
             "ConnectionResetError: [Errno 104] Connection reset by peer")
@@ -52,46 +61,47 @@ def test_hit_on_the_decisive_line_outranks_a_hit_elsewhere(tmp_path: Path, corpu
     assert ids[0] == "net/reset"
 
 
-def test_benign_text_gets_no_match_and_nearest_are_marked(tmp_path: Path, corpus: Path) -> None:
-    kb = open_kb(tmp_path, corpus)
+def test_benign_text_gets_no_match_and_nearest_are_marked(tmp_path: Path, corpus: Path, engine: str) -> None:
+    kb = open_kb(tmp_path, corpus, engine=engine)
     result = kb.lookup("2025-01-01 10:00:00 INFO widget started, listening on port 8080")
     assert result.matches == []
     assert all(not m.known for m in result.nearest)
 
 
-def test_domain_filter_and_search(tmp_path: Path, corpus: Path) -> None:
-    kb = open_kb(tmp_path, corpus)
+def test_domain_filter_and_search(tmp_path: Path, corpus: Path, engine: str) -> None:
+    kb = open_kb(tmp_path, corpus, engine=engine)
     assert kb.lookup("read ECONNRESET", domain="demo").matches == []
     assert kb.search("connection reset")[0].canon_id == "net/reset"
     assert kb.domains() == {"demo": 1, "net": 1}
 
 
-def test_later_corpus_wins_on_the_same_id(tmp_path: Path, corpus: Path) -> None:
+def test_later_corpus_wins_on_the_same_id(tmp_path: Path, corpus: Path, engine: str) -> None:
     team = tmp_path / "team"
     write_canon(team, make_canon(root_cause="Our own explanation.", root_cause_zh="我们自己的解释。"))
-    kb = open_kb(tmp_path, corpus, team)
+    kb = open_kb(tmp_path, corpus, team, engine=engine)
     assert kb.canon("demo/widget-timeout").root_cause == "Our own explanation."
     assert len(kb) == 2
 
 
-def test_stale_index_is_rebuilt_or_reported(tmp_path: Path, corpus: Path) -> None:
-    open_kb(tmp_path, corpus)
+def test_stale_index_is_rebuilt_or_reported(tmp_path: Path, corpus: Path, engine: str) -> None:
+    open_kb(tmp_path, corpus, engine=engine)
     path = write_canon(corpus, make_canon(id="demo/new-one", signature="gadget exploded",
                                           regex="gadget exploded", examples=["gadget exploded!"]))
-    stale = KnowledgeBase.open([corpus], cache_dir=tmp_path / "cache", rebuild_stale=False)
+    stale = KnowledgeBase.open([corpus], cache_dir=tmp_path / "cache", rebuild_stale=False,
+                               engine=engine)
     assert stale.stale and len(stale) == 2
-    fresh = open_kb(tmp_path, corpus)
+    fresh = open_kb(tmp_path, corpus, engine=engine)
     assert not fresh.stale and len(fresh) == 3
     assert fresh.lookup("gadget exploded").matches[0].canon_id == "demo/new-one"
     path.unlink()
 
 
-def test_chain_follows_links(tmp_path: Path, corpus: Path) -> None:
+def test_chain_follows_links(tmp_path: Path, corpus: Path, engine: str) -> None:
     from errorkb.model import Transition
 
     write_canon(corpus, make_canon(transition_graph=TransitionGraph(leads_to=[Transition(
         error_id="net/reset", probability=0.3, condition="under load", condition_zh="负载高时")])))
-    kb = open_kb(tmp_path, corpus)
+    kb = open_kb(tmp_path, corpus, engine=engine)
     steps = kb.chain("demo/widget-timeout")
     assert [(s.canon_id, s.relation) for s in steps] == [("net/reset", "leads_to")]
 
@@ -114,3 +124,22 @@ def test_specificity_counts_required_literals_not_wildcards() -> None:
     assert literal_weight(r"remote port \d+") == len("remote port ")
     assert literal_weight(r".*x.*") == 1
     assert literal_weight(r"(abc|de)f") == 3
+
+
+def test_engines_agree_on_the_bundled_examples(tmp_path: Path) -> None:
+    """The Hyperscan engine finds exactly the hits of the portable one (its oracle)."""
+    if not hyperscan_engine.available():
+        pytest.skip("Hyperscan has no wheel for this platform")
+    from errorkb.exchange import load_paths
+    from errorkb.faces.config import bundled_corpus_dir
+
+    texts = [e for item in load_paths([bundled_corpus_dir()]).loaded for e in item.canon.examples]
+    fast = open_kb(tmp_path, bundled_corpus_dir(), engine="hyperscan")
+    slow = open_kb(tmp_path, bundled_corpus_dir(), engine="prefilter")
+    assert type(fast.store.engine).__name__ == "HyperscanEngine"
+    def hits(kb: KnowledgeBase, text: str) -> list[tuple[str, int, int, tuple[str, ...]]]:
+        return sorted((kb.store.facts[h.key].id, h.start, h.end, h.groups)
+                      for h in kb.store.engine.search(text))
+
+    for text in texts:
+        assert hits(fast, text) == hits(slow, text), text

@@ -54,7 +54,7 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, corpus: Sequence[Path], *, cache_dir: Path, index_path: Path | None = None,
-             rebuild_stale: bool = True) -> KnowledgeBase:
+             rebuild_stale: bool = True, engine: str = "auto") -> KnowledgeBase:
         """Open the index of `corpus` (later folders win on the same id).
 
         Built when missing; rebuilt when stale if `rebuild_stale`, else used as it is and
@@ -66,13 +66,13 @@ class KnowledgeBase:
         fingerprint = corpus_fingerprint(corpus)
         if not path.exists():
             build_index(corpus, path)
-        store = IndexStore(path)
+        store = IndexStore(path, engine)
         if store.fingerprint != fingerprint:
             if not rebuild_stale:
                 return cls(store, stale=True)
             store.close()
             build_index(corpus, path)
-            store = IndexStore(path)
+            store = IndexStore(path, engine)
         return cls(store)
 
     def __len__(self) -> int:

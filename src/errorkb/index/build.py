@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from errorkb.exchange import load_paths
+from errorkb.match import hyperscan_engine
+from errorkb.match.engine import PatternSpec
+from errorkb.match.hyperscan_engine import Shard
 from errorkb.match.literals import literal_weight, required_literals
 from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
@@ -46,6 +49,15 @@ CREATE TABLE canons (
 CREATE INDEX canons_domain ON canons(domain);
 CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE VIRTUAL TABLE canon_fts USING fts5(signature, body, tokenize = 'unicode61');
+CREATE TABLE hs_shards (
+    position INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL,      -- hash of the shard's patterns: reused by the next build
+    accepted TEXT NOT NULL,    -- JSON positions (in the shard) of compiled patterns
+    rejected TEXT NOT NULL,    -- JSON positions Hyperscan refused
+    keys TEXT NOT NULL,        -- JSON canon keys of the compiled patterns, by pattern id
+    rejected_keys TEXT NOT NULL,
+    db BLOB NOT NULL           -- serialized Hyperscan database
+);
 """
 
 
@@ -88,8 +100,28 @@ class BuildReport:
     findings: list[Finding] = field(default_factory=list)
 
 
-def build_index(paths: Sequence[Path], dest: Path) -> BuildReport:
-    """Index the canons at `paths` (later paths win on the same id) into `dest`, atomically."""
+def _cached_shards(dest: Path) -> dict[str, Shard]:
+    """Compiled shards of the index being replaced, by digest (none when unreadable)."""
+    if not dest.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"file:{dest}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT digest, accepted, rejected, db FROM hs_shards").fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return {}
+    return {d: Shard(d, tuple(json.loads(a)), blob, tuple(json.loads(r))) for d, a, r, blob in rows}
+
+
+def build_index(paths: Sequence[Path], dest: Path, *, use_hyperscan: bool | None = None,
+                workers: int = 2) -> BuildReport:
+    """Index the canons at `paths` (later paths win on the same id) into `dest`, atomically.
+
+    With Hyperscan (default: when available) the regex database is compiled in shards,
+    reusing the shards of the index being replaced whose patterns did not change.
+    """
     started = time.perf_counter()
     fingerprint = corpus_fingerprint(paths)
     canons: dict[str, tuple[Canon, str]] = {}
@@ -105,7 +137,9 @@ def build_index(paths: Sequence[Path], dest: Path) -> BuildReport:
     os.close(handle)
     temp = Path(temp_name)
     try:
-        _write(temp, list(canons.values()), fingerprint, paths)
+        use = hyperscan_engine.available() if use_hyperscan is None else use_hyperscan
+        _write(temp, list(canons.values()), fingerprint, paths,
+               _cached_shards(dest) if use else None, workers)
         os.replace(temp, dest)
     finally:
         temp.unlink(missing_ok=True)
@@ -115,7 +149,7 @@ def build_index(paths: Sequence[Path], dest: Path) -> BuildReport:
 
 
 def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
-           paths: Sequence[Path]) -> None:
+           paths: Sequence[Path], shard_cache: dict[str, Shard] | None, workers: int) -> None:
     db = sqlite3.connect(target)
     try:
         db.executescript(SCHEMA)
@@ -136,6 +170,14 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
         db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         db.executemany("INSERT INTO canon_fts(rowid, signature, body) VALUES (?,?,?)", fts_rows)
         db.executemany("INSERT INTO term_df VALUES (?,?)", sorted(df.items()))
+        if shard_cache is not None:
+            specs = [(canon.id, PatternSpec(key, canon.regex, canon.case_sensitive))
+                     for key, (canon, _) in enumerate(canons, start=1)]
+            shards = hyperscan_engine.compile_shards(specs, shard_cache, workers)
+            db.executemany("INSERT INTO hs_shards VALUES (?,?,?,?,?,?,?)", [
+                (i, shard.digest, json.dumps(shard.accepted), json.dumps(shard.rejected),
+                 json.dumps(loaded.keys), json.dumps(loaded.rejected), shard.database)
+                for i, (shard, loaded) in enumerate(shards)])
         meta = {"schema_version": str(SCHEMA_VERSION), "fingerprint": fingerprint,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "canons": str(len(rows)), "corpus": json.dumps([str(p) for p in paths])}

@@ -9,17 +9,24 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from errorkb.errors import IndexUnavailable, NotFound
+from errorkb.errors import IndexUnavailable, InputError, NotFound
 from errorkb.index.build import SCHEMA_VERSION
+from errorkb.match import hyperscan_engine
 from errorkb.match.engine import PatternSpec, PrefilterEngine
+from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
 from errorkb.match.rank import CandidateFacts
 from errorkb.model import Canon
 from errorkb.records import decode_canon
 from errorkb.records.nodes import from_python
 
+ENGINES = ("auto", "hyperscan", "prefilter")
+
 
 class IndexStore:
-    def __init__(self, path: Path) -> None:
+    """An index opened read-only. `engine`: `auto` takes Hyperscan when the index has its
+    shards and the module is available, else the Aho-Corasick prefilter; both verify with RE2."""
+
+    def __init__(self, path: Path, engine: str = "auto") -> None:
         if not path.exists():
             raise IndexUnavailable(f"no index at {path}", "run `errorkb build`")
         self.path = path
@@ -45,7 +52,7 @@ class IndexStore:
             self.key_of[canon_id] = key
             specs.append(PatternSpec(key, regex, bool(case_sensitive),
                                      tuple(json.loads(literals)) if literals else None))
-        self.engine = PrefilterEngine(specs)
+        self.engine: PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
         self._count = len(self.facts)
         # Lexical postings in memory (term -> keys): measured 10x faster than an FTS5 query
         # for the short queries lookups make. The FTS5 table stays for `search` and for tools.
@@ -54,6 +61,21 @@ class IndexStore:
             for term in facts.terms:
                 postings.setdefault(term, []).append(key)
         self._postings = {t: tuple(keys) for t, keys in postings.items()}
+
+    def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
+        if choice not in ENGINES:
+            raise InputError(f"unknown engine {choice!r}", f"one of: {', '.join(ENGINES)}")
+        shards = [LoadedShard(blob, tuple(json.loads(keys)), tuple(json.loads(rejected)))
+                  for keys, rejected, blob in self._db.execute(
+                      "SELECT keys, rejected_keys, db FROM hs_shards ORDER BY position")]
+        usable = hyperscan_engine.available() and bool(shards)
+        if choice == "hyperscan" and not usable:
+            raise IndexUnavailable("this index or machine has no Hyperscan database",
+                                   "run `errorkb build` on an x86-64 machine, or use the "
+                                   "prefilter engine")
+        if choice != "prefilter" and usable:
+            return HyperscanEngine(specs, shards)
+        return PrefilterEngine(specs)
 
     def close(self) -> None:
         self._db.close()
