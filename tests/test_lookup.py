@@ -143,3 +143,13 @@ def test_engines_agree_on_the_bundled_examples(tmp_path: Path) -> None:
 
     for text in texts:
         assert hits(fast, text) == hits(slow, text), text
+
+
+def test_an_unreadable_or_old_index_is_rebuilt(tmp_path: Path, corpus: Path) -> None:
+    from errorkb.service import default_index_path
+
+    path = default_index_path([corpus], tmp_path / "cache")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a database at all" * 100)
+    kb = open_kb(tmp_path, corpus)
+    assert len(kb) == 2

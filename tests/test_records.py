@@ -28,7 +28,8 @@ def test_valid_file_loads(tmp_path: Path) -> None:
 
 
 def test_writer_output_is_a_fixed_point(tmp_path: Path) -> None:
-    canon = make_canon(examples=["multi\n  line: 'quoted'\ntraceback", "no", "1e3", "2024-01-01"],
+    canon = make_canon(error_code="08001",
+                       examples=["multi\n  line: 'quoted'\ntraceback", "no", "1e3", "2024-01-01", "0x1F"],
                        regex=r"widget: request to port (\d+) timed out|it''s")
     text = dump_canon(canon)
     path = write_canon(tmp_path, canon, text)

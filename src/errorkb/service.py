@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errorkb.errors import InputError, InputTooLarge, NotFound
+from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.model import Canon
@@ -64,9 +64,11 @@ class KnowledgeBase:
             raise InputError("no corpus to open", "give a canon folder, or keep the bundled one")
         path = index_path or default_index_path(corpus, cache_dir)
         fingerprint = corpus_fingerprint(corpus)
-        if not path.exists():
+        try:
+            store = IndexStore(path, engine)
+        except IndexUnavailable:  # missing, unreadable or of another schema: build it anew
             build_index(corpus, path)
-        store = IndexStore(path, engine)
+            store = IndexStore(path, engine)
         if store.fingerprint != fingerprint:
             if not rebuild_stale:
                 return cls(store, stale=True)

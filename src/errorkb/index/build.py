@@ -2,8 +2,8 @@
 
 Only this module writes the index. It holds every canon as JSON, each regex with its required
 literals and specificity (computed by the matcher's compiler), the error codes each canon
-names, a lexical index (FTS5 plus per-canon terms and document frequencies), the corpus
-fingerprint and the schema version.
+names, the lexical terms of each canon (the store builds its postings from them), the
+Hyperscan shards, the corpus fingerprint and the schema version.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, to_data
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,8 +46,6 @@ CREATE TABLE canons (
     record TEXT NOT NULL       -- the canon as JSON
 );
 CREATE INDEX canons_domain ON canons(domain);
-CREATE TABLE term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-CREATE VIRTUAL TABLE canon_fts USING fts5(signature, body, tokenize = 'unicode61');
 CREATE TABLE hs_shards (
     position INTEGER PRIMARY KEY,
     digest TEXT NOT NULL,      -- hash of the shard's patterns: reused by the next build
@@ -153,23 +150,17 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
     db = sqlite3.connect(target)
     try:
         db.executescript(SCHEMA)
-        df: Counter[str] = Counter()
         rows = []
-        fts_rows = []
         for key, (canon, source) in enumerate(canons, start=1):
             literals = required_literals(canon.regex)
             canon_term_list = canon_terms(canon)
-            df.update(canon_term_list)
             rows.append((key, canon.id, canon.domain, canon.signature, canon.regex,
                          int(canon.case_sensitive),
                          json.dumps(sorted(literals), ensure_ascii=False) if literals else None,
                          literal_weight(canon.regex), json.dumps(canon_codes(canon)),
                          json.dumps(canon_term_list, ensure_ascii=False), source,
                          json.dumps(to_data(canon), ensure_ascii=False)))
-            fts_rows.append((key, canon.signature, " ".join(canon_term_list)))
         db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        db.executemany("INSERT INTO canon_fts(rowid, signature, body) VALUES (?,?,?)", fts_rows)
-        db.executemany("INSERT INTO term_df VALUES (?,?)", sorted(df.items()))
         if shard_cache is not None:
             specs = [(canon.id, PatternSpec(key, canon.regex, canon.case_sensitive))
                      for key, (canon, _) in enumerate(canons, start=1)]

@@ -96,6 +96,11 @@ def _plain_scalar(text: str, line: int) -> ScalarNode:
     return ScalarNode(line, value, implicit_text=text, implicit_kind=kind)
 
 
+def reads_as_non_text(text: str) -> bool:
+    """Whether this text, written plain (unquoted), would be read as something else."""
+    return _plain_scalar(text, 0).implicit_kind is not None
+
+
 def parse_yaml(text: str, file: str = "") -> Node:
     """Parse one YAML document into located nodes; raise RecordError on anything refused."""
     try:

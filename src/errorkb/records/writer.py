@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from errorkb.model import Canon
+from errorkb.records.nodes import reads_as_non_text
 
 # Text fields written in single quotes when they fit on one line: regexes stay unescaped.
 _QUOTED_FIELDS = frozenset({"regex", "examples", "aliases"})
@@ -63,6 +64,8 @@ class _CanonDumper(yaml.SafeDumper):
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if reads_as_non_text(value):  # e.g. '08001', '1e3': our reader would not take it as text
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
