@@ -111,3 +111,11 @@ def test_masking_hides_volatile_tokens_only() -> None:
     assert "10.0.0.7" not in masked and "/var/run" not in masked and "30" not in masked
     assert "example.org" not in masked and "3f2a9c1e" not in masked
     assert "connect" in masked and "tries" in masked
+
+
+def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
+    text = ("Error: Could not find or load main class com.acme.Main\n"
+            "Caused by: java.lang.ClassNotFoundException: com.acme.Main")
+    assert decisive(text) == ["Error: Could not find or load main class com.acme.Main",
+                              "Caused by: java.lang.ClassNotFoundException: com.acme.Main"]
+    assert weights(text) == [0.85, 1.0]

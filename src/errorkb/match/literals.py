@@ -94,11 +94,17 @@ def required_literals(pattern: str) -> set[str] | None:
     return options
 
 
+def _char_weight(ch: str) -> int:
+    """A CJK character carries about as much as a short word: it counts three."""
+    return 3 if "\u3400" <= ch <= "\u9fff" else 1
+
+
 def _weight(items: Any) -> int:
     total = 0
     for op, av in items:
-        if _char(op, av) is not None:
-            total += 1
+        ch = _char(op, av)
+        if ch is not None:
+            total += _char_weight(ch)
         elif op is C.SUBPATTERN:
             total += _weight(av[-1])
         elif op is C.BRANCH:

@@ -27,6 +27,7 @@ _FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|
 _LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
                     r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
 
+_ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fatal|错误)\]?[:\s]")
 # Error codes: strong keys that name an error whatever the wording around them.
 _CODE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("winerror", re.compile(r"\bWinError\s{0,3}(\d{1,6})\b", re.I)),
@@ -139,10 +140,11 @@ def _decisive_lines(lines: list[str]) -> list[tuple[int, float]]:
         pick(exception_lines[-1], 1.0)
         for i in exception_lines[:-1]:
             pick(i, 0.8 if not caused_by else 0.7)
-    if not picked:
-        for i, s in enumerate(stripped):
-            if _LEVEL.search(s) and not _FRAME.match(lines[i]):
-                pick(i, 0.9)
+    # Beside an exception, a line that opens with an error level still says what failed.
+    level, weight = (_LEVEL, 0.9) if not picked else (_ERROR_OPENING, 0.85)
+    for i, s in enumerate(stripped):
+        if level.search(s) and not _FRAME.match(lines[i]):
+            pick(i, weight)
     if not picked:
         content = [i for i, s in enumerate(stripped) if s.strip()]
         for i in content[-3:]:
