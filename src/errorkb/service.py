@@ -10,7 +10,7 @@ database to the matcher, and answers lookups, searches, details and chains.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,12 +54,20 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, corpus: Sequence[Path], *, cache_dir: Path, index_path: Path | None = None,
-             rebuild_stale: bool = True, engine: str = "auto") -> KnowledgeBase:
+             rebuild_stale: bool = True, engine: str = "auto",
+             on_build: Callable[[Path], None] | None = None) -> KnowledgeBase:
         """Open the index of `corpus` (later folders win on the same id).
 
         Built when missing; rebuilt when stale if `rebuild_stale`, else used as it is and
-        marked `stale` so the face can tell the user which command refreshes it.
+        marked `stale` so the face can tell the user which command refreshes it. `on_build` is
+        told before a build starts (compiling the regex database takes seconds).
         """
+
+        def build() -> None:
+            if on_build is not None:
+                on_build(path)
+            build_index(corpus, path)
+
         if not corpus:
             raise InputError("no corpus to open", "give a canon folder, or keep the bundled one")
         path = index_path or default_index_path(corpus, cache_dir)
@@ -67,13 +75,13 @@ class KnowledgeBase:
         try:
             store = IndexStore(path, engine)
         except IndexUnavailable:  # missing, unreadable or of another schema: build it anew
-            build_index(corpus, path)
+            build()
             store = IndexStore(path, engine)
         if store.fingerprint != fingerprint:
             if not rebuild_stale:
                 return cls(store, stale=True)
             store.close()
-            build_index(corpus, path)
+            build()
             store = IndexStore(path, engine)
         return cls(store)
 

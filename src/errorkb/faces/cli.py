@@ -162,13 +162,18 @@ def corpus_options(fn: F) -> F:
     return fn
 
 
+def _announce_build(path: Path) -> None:
+    err_console.print(f"[dim]building the index {path} (first use or corpus changed; "
+                      "this takes a few seconds)…[/]")
+
+
 def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None) -> KnowledgeBase:
     settings = replace(settings, corpus=settings.corpus + corpus,
                        no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
     dirs = settings.corpus_dirs()
     bundled_only = not settings.corpus
     kb = KnowledgeBase.open(dirs, cache_dir=settings.cache_dir, index_path=settings.index,
-                            rebuild_stale=bundled_only)
+                            rebuild_stale=bundled_only, on_build=_announce_build)
     if kb.stale:
         flags = " ".join(f"--corpus {p}" for p in settings.corpus)
         err_console.print(f"[yellow]warning:[/] the index is older than the corpus; "
