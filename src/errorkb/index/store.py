@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import sqlite3
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from errorkb.errors import IndexUnavailable, InputError, NotFound
@@ -140,5 +142,5 @@ class IndexStore:
                 for key in covered:
                     if word in self.facts[key].terms:
                         covered[key] += idf[word]
-        scored = sorted(((k, v / total) for k, v in covered.items()), key=lambda kv: -kv[1])
-        return scored[:limit]
+        best = heapq.nlargest(limit, covered.items(), key=itemgetter(1))
+        return [(key, value / total) for key, value in best]

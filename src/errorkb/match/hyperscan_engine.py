@@ -20,7 +20,7 @@ from typing import Any
 
 from errorkb.match.engine import PatternSpec, PrefilterEngine, RegexHit
 
-SHARD_SIZE = 250
+SHARD_SIZE = 700
 
 hyperscan: Any
 try:  # pragma: no cover - depends on the platform

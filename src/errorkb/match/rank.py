@@ -146,8 +146,8 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
             parts["codes"] = _code_part(norm.codes, fact.codes) / 2
         if env.products or env.os:
             parts["environment"] = _env_part(env, canon_of(key))
-        match.parts = {k: round(v, 4) for k, v in parts.items() if v}
-        match.score = round(max(0.0, min(1.0, sum(parts.values()))), 4)
+        match.parts = {k: v for k, v in parts.items() if v}
+        match.score = max(0.0, min(1.0, sum(parts.values())))
         matches.append(match)
     matches.sort(key=lambda m: (-m.score, m.canon_id))
     for m in matches:

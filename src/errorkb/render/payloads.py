@@ -61,9 +61,14 @@ def canon_summary(canon: Canon, lang: str = "en") -> dict[str, Any]:
     }
 
 
+def _score(match: Match) -> dict[str, Any]:
+    return {"score": round(match.score, 4),
+            "score_parts": {k: round(v, 4) for k, v in match.parts.items()}}
+
+
 def match_payload(match: Match, canon: Canon, lang: str) -> dict[str, Any]:
-    return {"id": match.canon_id, "known": match.known, "score": match.score,
-            "score_parts": match.parts, "captures": match.captures, "named_captures": match.named,
+    return {"id": match.canon_id, "known": match.known, **_score(match),
+            "captures": match.captures, "named_captures": match.named,
             "matched_text": match.matched_text, **canon_summary(canon, lang)}
 
 
@@ -74,7 +79,7 @@ def lookup_payload(result: LookupResult, lang: str = "en") -> dict[str, Any]:
         "found": result.found,
         "query": {"decisive_lines": decisive, "codes": sorted(query.codes)},
         "matches": [match_payload(m, result.canons[m.canon_id], lang) for m in result.matches],
-        "nearest": [{"id": m.canon_id, "known": False, "score": m.score, "score_parts": m.parts,
+        "nearest": [{"id": m.canon_id, "known": False, **_score(m),
                      "signature": _pick(lang, result.canons[m.canon_id].signature,
                                         result.canons[m.canon_id].signature_zh)}
                     for m in result.nearest],
