@@ -7,7 +7,9 @@ Cases, each with an expected canon id or none:
 Prints P@1, P@3, MRR (cases with an expected canon), no-match accuracy (cases expecting none),
 and the benign false-positive rate, overall and per domain. When `../shared/dev-errors.jsonl`
 is beside the checkout it adds its own section: real posted errors, judged by whether a known
-match is found, and benign ones by whether none is.
+match is found, and benign ones by whether none is. When the peer dataset is there, a last
+section imports it and runs `eval/peer_cases.jsonl` (queries we wrote, each expecting one of
+the peer's `domain/slug`, whatever its environment part).
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from errorkb.exchange import load_paths
+from errorkb.exchange.peer import ENV_JOINER
 from errorkb.faces.config import bundled_corpus_dir
+from errorkb.index import build_index
 from errorkb.service import KnowledgeBase
 
 HERE = Path(__file__).resolve().parent
 DEV_ERRORS = HERE.parent.parent / "shared" / "dev-errors.jsonl"
+PEER = HERE.parent.parent / "shared" / "data" / "deadends-canons.jsonl"
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,22 @@ def dev_errors_section(kb: KnowledgeBase) -> None:
           f"benign with a match: {fp}/{len(benign)}")
 
 
+def peer_section(cache: Path) -> None:
+    """Queries we wrote against the imported peer dataset: P@1 and P@3 by peer domain/slug."""
+    index = cache / "peer.sqlite"
+    build_index([PEER], index, use_hyperscan=False)
+    kb = KnowledgeBase.open([PEER], cache_dir=cache, index_path=index, engine="prefilter")
+    rows = [json.loads(line) for line in (HERE / "peer_cases.jsonl").read_text(
+        encoding="utf-8").splitlines() if line.strip()]
+    p1 = p3 = 0
+    for row in rows:
+        ranked = [m.canon_id.split(ENV_JOINER, 1)[0] for m in kb.lookup(row["text"]).matches]
+        p1 += bool(ranked[:1]) and ranked[0] in row["expected"]
+        p3 += any(r in row["expected"] for r in ranked[:3])
+    print(f"\n## peer dataset ({len(kb)} canons imported), {len(rows)} queries of ours: "
+          f"P@1 {p1 / len(rows):.3f}, P@3 {p3 / len(rows):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=bundled_corpus_dir())
@@ -138,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("  " + line)
         if DEV_ERRORS.exists():
             dev_errors_section(kb)
+        if PEER.exists():
+            peer_section(Path(cache))
     return 0
 
 

@@ -153,3 +153,12 @@ def test_an_unreadable_or_old_index_is_rebuilt(tmp_path: Path, corpus: Path) -> 
     path.write_bytes(b"not a database at all" * 100)
     kb = open_kb(tmp_path, corpus)
     assert len(kb) == 2
+
+
+def test_only_numbered_codes_of_one_kind_conflict() -> None:
+    from errorkb.match.rank import CODE_AGREES, CODE_CONFLICTS, _code_part
+
+    assert _code_part(frozenset({"errno:104"}), frozenset({"errno:104"})) == CODE_AGREES
+    assert _code_part(frozenset({"errno:104"}), frozenset({"errno:111"})) == CODE_CONFLICTS
+    assert _code_part(frozenset({"aws:EXPIREDTOKEN"}), frozenset({"aws:EXPIREDTOKENEXCEPTION"})) == 0
+    assert _code_part(frozenset(), frozenset({"errno:104"})) == 0

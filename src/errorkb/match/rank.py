@@ -36,6 +36,7 @@ ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
 LEXICAL_WITH_REGEX = 0.1
 
+NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg"})
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
             "ios": "ios", "freebsd": "freebsd"}
@@ -95,7 +96,9 @@ def _code_part(input_codes: frozenset[str], canon_codes: frozenset[str]) -> floa
         return CODE_AGREES
     input_kinds = {c.split(":", 1)[0] for c in input_codes}
     canon_kinds = {c.split(":", 1)[0] for c in canon_codes}
-    shared_kinds = (input_kinds & canon_kinds) - {"name", "http", "exit"}
+    # Only numbered codes of one kind contradict each other (errno 104 vs errno 111); names
+    # may be spelled several ways (ExpiredToken / ExpiredTokenException).
+    shared_kinds = (input_kinds & canon_kinds) & NUMBERED_CODE_KINDS
     return CODE_CONFLICTS if shared_kinds else 0.0
 
 
