@@ -119,3 +119,18 @@ def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
     assert decisive(text) == ["Error: Could not find or load main class com.acme.Main",
                               "Caused by: java.lang.ClassNotFoundException: com.acme.Main"]
     assert weights(text) == [0.85, 1.0]
+
+
+@pytest.mark.parametrize("line", ["A" * 65536, "a." * 32768, "x(" * 32768, "/a" * 32768,
+                                  " " * 65536, "Error" * 13000, "[Errno " * 9000])
+def test_adversarial_lines_do_not_hang_any_of_our_regexes(line: str) -> None:
+    """Every regex we run on input is bounded; a catastrophic one would hang here."""
+    from errorkb.scan import ERROR_LINE, template_of
+    from errorkb.scan.events import event_around
+
+    normalized = normalize(line)
+    assert normalized.text == line
+    assert mask(line)
+    list(ERROR_LINE.finditer(line))
+    assert event_around(line, 10)[0] == 0
+    assert isinstance(template_of(line), str)

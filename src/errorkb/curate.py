@@ -5,12 +5,16 @@ Faces call these and present what they return; paths are always passed in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from errorkb.dialect import compile_regex
 from errorkb.errors import InputError
 from errorkb.exchange import EXPORT_FORMATS, export_records, load_paths
+from errorkb.match.normalize import strip_prefix
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, dump_canon, load_yaml_canon, load_yaml_tree
 from errorkb.validate import check, summarize
@@ -118,3 +122,43 @@ def format_paths(paths: Iterable[Path], *, write: bool = True) -> FormatReport:
                 file.write_text(text, encoding="utf-8")
             report.changed.append(file)
     return report
+
+
+_PLACEHOLDERS = {
+    "<num>": r"\d+(?:\.\d+)*", "<path>": r"\S+", "<ip>": r"[0-9A-Fa-f.:]+", "<hex>": r"\S+",
+    "<uuid>": r"[0-9A-Fa-f-]{36}", "<url>": r"\S+", "<str>": r"(?:'[^'\n]*'|\"[^\"\n]*\")",
+}
+_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in _PLACEHOLDERS))
+
+
+def regex_from_template(template: str) -> str:
+    """A regex for a masked template: literal text escaped, each placeholder generalised."""
+    parts = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[position:match.start()]))
+        parts.append(_PLACEHOLDERS[match.group(0)])
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.sub(r"(?:\\ )+", r"\\s+", "".join(parts)).strip()
+
+
+def draft_from_scan(report: dict[str, Any], number: int, domain: str) -> Canon:
+    """A draft canon for unknown template `number` of a scan report (`--json` output)."""
+    unknown = {u["n"]: u for u in report.get("unknown", [])}
+    if number not in unknown:
+        raise InputError(f"the report has no unknown template {number}",
+                         f"pick one of: {', '.join(map(str, sorted(unknown))) or 'none'}")
+    item = unknown[number]
+    example = str(item["example"])
+    regex = regex_from_template(str(item["template"]))
+    if compile_regex(regex).search(example) is None:
+        raise InputError(f"the regex made from template {number} does not match its example",
+                         "write the canon by hand from the example")
+    words = re.findall(r"[a-z0-9]+", re.sub(r"<\w+>", " ", str(item["template"]).lower()))
+    slug = "-".join(w for w in words if w not in {"error", "err", "fatal"})[:60].strip("-") or "unknown"
+    first_line = next((line for line in example.splitlines() if compile_regex(regex).search(line)),
+                      example.splitlines()[0] if example else "")
+    return Canon(id=f"{domain}/{slug}", signature=strip_prefix(first_line).strip()[:500], regex=regex,
+                 domain=domain, category="runtime_error", verification_tier="draft",
+                 evidence_count=0, examples=[example])

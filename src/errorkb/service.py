@@ -10,14 +10,17 @@ database to the matcher, and answers lookups, searches, details and chains.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.model import Canon
+from errorkb.scan import Scanner, ScanReport
+from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
 
 MAX_LOOKUP_CHARS = 200_000
 MAX_LIMIT = 50
@@ -112,6 +115,33 @@ class KnowledgeBase:
         shown = known or nearest
         return LookupResult(norm, known, nearest,
                             {m.canon_id: self.store.canon(m.key) for m in shown})
+
+    def scan(self, sources: Iterable[tuple[str, BinaryIO]], *,
+             on_progress: Callable[[int], None] | None = None,
+             follow: Callable[[BinaryIO, str, ReadStats], Iterator[Chunk]] | None = None,
+             ) -> ScanReport:
+        """Every known error in these logs (name, binary handle), grouped and counted.
+
+        `follow` replaces the reader for `--follow` (tail a growing file)."""
+        scanner = Scanner(self.store.engine.trigger_offsets, self._classify_event,
+                          self._captures)
+        read = follow or iter_chunks
+        for name, handle in sources:
+            scanner.report.sources.append(name)
+            scanner.run(read(handle, name, scanner.report.stats), on_progress)
+            if scanner.report.interrupted:
+                break
+        return scanner.report
+
+    def _classify_event(self, text: str) -> tuple[str | None, list[str]]:
+        result = self.lookup(text[:MAX_LOOKUP_CHARS], limit=1)
+        if not result.matches:
+            return None, []
+        return result.matches[0].canon_id, result.matches[0].captures
+
+    def _captures(self, canon_id: str, text: str) -> list[str]:
+        hits = self.store.engine.search(text, [self.store.key_of[canon_id]])
+        return list(hits[0].groups) if hits else []
 
     def canon(self, canon_id: str) -> Canon:
         return self.store.canon_by_id(canon_id)

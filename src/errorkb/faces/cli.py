@@ -6,6 +6,7 @@ something refused), 2 trouble (bad usage, unreadable input).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -17,12 +18,13 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import Progress
 
 from errorkb import __version__, curate
 from errorkb.errors import ErrorkbError, InputError
 from errorkb.faces.config import Settings, bundled_corpus_dir, from_environment
 from errorkb.index import build_index
-from errorkb.records import to_data
+from errorkb.records import dump_canon, to_data
 from errorkb.render import (
     LANGS,
     canon_summary,
@@ -31,7 +33,9 @@ from errorkb.render import (
     findings_payload,
     lookup_payload,
 )
+from errorkb.render.scan import scan_html, scan_text
 from errorkb.render.text import canon_text, findings_text, lookup_text
+from errorkb.scan.reader import follow_chunks
 from errorkb.service import KnowledgeBase, default_index_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +66,8 @@ def handles_errors(fn: F) -> F:
 
     return wrapper  # type: ignore[return-value]
 
+
+PROGRESS_BYTES = 8 * 1024 * 1024
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
@@ -348,3 +354,79 @@ def chain_command(settings: Settings, canon_id: str, depth: int, lang: str | Non
         arrow = "→" if step["relation"] == "leads_to" else "←"
         console.print(f"{'  ' * step['depth']}{arrow} {step['id']}  {step['condition']}",
                       markup=False)
+
+
+@main.command("scan")
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--follow", is_flag=True, help="Keep reading what is appended (one file); Ctrl-C "
+              "prints the report.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report here.")
+@click.option("--fail-on", help="Exit 1 when this canon id (or `any` known error) is found, "
+              "else 0: for CI pipelines.")
+@lang_option
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def scan_command(settings: Settings, files: tuple[Path, ...], follow: bool, html_path: Path | None,
+                 fail_on: str | None, lang: str | None, corpus: tuple[Path, ...],
+                 no_bundled: bool | None, as_json: bool) -> None:
+    """Find every known error in logs (files, gzip files, or - for standard input).
+
+    Exit like grep: 0 when known errors were found, 1 when none, 2 on trouble;
+    with --fail-on, 1 when that error was found and 0 otherwise.
+    """
+    if follow and (len(files) != 1 or str(files[0]) == "-"):
+        raise InputError("--follow takes exactly one file", "errorkb scan --follow app.log")
+    kb = open_kb(settings, corpus, no_bundled)
+    language = lang or settings.lang
+    with contextlib.ExitStack() as stack:
+        sources = [(str(f), sys.stdin.buffer if str(f) == "-" else
+                    stack.enter_context(f.open("rb"))) for f in files]
+        total = sum(f.stat().st_size for f in files if str(f) != "-")
+        progress = None
+        if total > PROGRESS_BYTES and not as_json and err_console.is_terminal:
+            progress = stack.enter_context(Progress(transient=True, console=err_console))
+            task = progress.add_task("scanning", total=total)
+        report = kb.scan(sources, follow=follow_chunks if follow else None,
+                         on_progress=(lambda done: progress.update(task, completed=done))
+                         if progress else None)
+    payload = report.to_dict()
+    canons = {g["id"]: kb.canon(g["id"]) for g in payload["known"]}
+    if html_path is not None:
+        html_path.write_text(scan_html(payload, canons, language), encoding="utf-8")
+    if as_json:
+        emit_json(payload)
+    else:
+        console.print(scan_text(payload, canons, language))
+    if fail_on:
+        sys.exit(1 if report.found(fail_on) else 0)
+    sys.exit(0 if report.found() else 1)
+
+
+@main.command("new")
+@click.option("--from-scan", "report_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A report written by `errorkb scan --json`.")
+@click.option("--template", "number", required=True, type=int, help="Unknown template number.")
+@click.option("--domain", default="local", show_default=True)
+@click.option("--out", "out_dir", default=Path("canon"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path))
+@handles_errors
+def new_command(report_path: Path, number: int, domain: str, out_dir: Path) -> None:
+    """Start a draft canon from an unknown error template of a scan report."""
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{report_path}: not a JSON scan report ({exc})",
+                         "write one with `errorkb scan --json FILE > report.json`") from None
+    canon = curate.draft_from_scan(report, number, domain)
+    path = curate.canon_path(out_dir, canon)
+    if path.exists():
+        raise InputError(f"{path} exists already", "edit it, or pick another --domain")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_canon(canon), encoding="utf-8")
+    console.print(f"wrote {path}; fill in the root cause, dead ends and workarounds, then "
+                  f"`errorkb check {path}`", markup=False)

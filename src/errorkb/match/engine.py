@@ -64,6 +64,13 @@ class PrefilterEngine:
                 found.update(keys)
         return found
 
+    def trigger_offsets(self, lowered: str) -> list[int]:
+        """Offsets in an already lower-cased text where some pattern's required literal ends:
+        the places a scan looks at (patterns without literals never trigger)."""
+        if not self._has_literals:
+            return []
+        return [end for end, _ in self._automaton.iter(lowered)]
+
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         """Hits of the candidate patterns (or of `keys`), each verified under RE2."""
         hits: list[RegexHit] = []

@@ -171,6 +171,9 @@ class HyperscanEngine:
             database.scan(data, match_event_handler=on_match, context=keys)
         return found
 
+    def trigger_offsets(self, lowered: str) -> list[int]:
+        return self._verifier.trigger_offsets(lowered)
+
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         chosen = sorted(self.candidates(text)) if keys is None else keys
         return self._verifier.search(text, chosen)

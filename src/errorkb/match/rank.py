@@ -8,8 +8,8 @@ Parts (they add up to the score, clipped to [0, 1]):
 - `codes`: the input names an error code the canon names (or a different code of the same kind).
 - `environment`: `--env` names a product/version or OS the canon is about (or another OS).
 - `lexical`: the share of the input's decisive words found in the canon (idf-weighted);
-  without a regex hit it is squared and code agreement halved, so words alone need a
-  near-complete cover to count as a match.
+  without a regex hit it is squared, scaled down under five query words, and code agreement
+  halved, so words alone need a near-complete cover of enough words to count as a match.
 Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
 as `nearest`, marked as such.
 """
@@ -35,6 +35,7 @@ ENV_FITS = 0.05
 ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
 LEXICAL_WITH_REGEX = 0.1
+MIN_LEXICAL_TERMS = 5
 
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg"})
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
@@ -144,8 +145,10 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
             match.matched_text = norm.text[hit.start:hit.end][:300]
             parts["codes"] = _code_part(norm.codes, fact.codes)
         else:
-            # Words alone are weaker evidence than a regex: only a near-complete cover counts.
-            parts["lexical"] = LEXICAL_ONLY * coverage ** 2
+            # Words alone are weaker evidence than a regex: only a near-complete cover of
+            # enough words counts (three common words covered say little).
+            enough = min(1.0, len(norm.terms) / MIN_LEXICAL_TERMS)
+            parts["lexical"] = LEXICAL_ONLY * coverage ** 2 * enough
             parts["codes"] = _code_part(norm.codes, fact.codes) / 2
         if env.products or env.os:
             parts["environment"] = _env_part(env, canon_of(key))

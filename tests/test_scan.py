@@ -1,0 +1,175 @@
+"""Scanning logs: events assembled, hits grouped and counted, bad input refused clearly."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from errorkb.faces.cli import main
+from errorkb.faces.config import bundled_corpus_dir
+from errorkb.scan.reader import MAX_LINE, ReadStats, follow_chunks
+from errorkb.service import KnowledgeBase
+
+PY_CHAINED = """2026-03-02 11:05:01,003 ERROR request failed
+Traceback (most recent call last):
+  File "/srv/app/client.py", line 12, in fetch
+    data = sock.recv(4096)
+ConnectionResetError: [Errno 104] Connection reset by peer
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/srv/app/main.py", line 3, in <module>
+    fetch()
+RuntimeError: upstream went away
+"""
+
+JAVA = """2026-03-02 11:06:00,000 ERROR [main] boot failed
+Exception in thread "main" java.lang.UnsupportedClassVersionError: com/acme/App has been \
+compiled by a more recent version of the Java Runtime (class file version 65.0), this version of \
+the Java Runtime only recognizes class file versions up to 61.0
+\tat java.base/java.lang.ClassLoader.defineClass1(Native Method)
+\tat java.base/java.lang.ClassLoader.defineClass(ClassLoader.java:1017)
+"""
+
+GO = """panic: assignment to entry in nil map
+
+goroutine 1 [running]:
+main.main()
+\t/home/u/x/main.go:5 +0x2c
+exit status 2
+"""
+
+BENIGN = [
+    "2026-03-02 11:{m:02d}:{s:02d},{ms:03d} INFO http: GET /api/items/{n} 200 in {d} ms",
+    "2026-03-02 11:{m:02d}:{s:02d},{ms:03d} DEBUG cache hit for key user:{n}",
+    "2026-03-02 11:{m:02d}:{s:02d},{ms:03d} INFO worker {n} finished job in {d} ms",
+    "2026-03-02 11:{m:02d}:{s:02d},{ms:03d} INFO stats: requests={n} errors=0 retries=0",
+]
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return KnowledgeBase.open([bundled_corpus_dir()], cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def scan_text(kb: KnowledgeBase, text: str | bytes, name: str = "app.log") -> dict[str, object]:
+    data = text.encode() if isinstance(text, str) else text
+    return kb.scan([(name, io.BufferedReader(io.BytesIO(data)))]).to_dict()  # type: ignore[arg-type]
+
+
+def known(report: dict[str, object]) -> dict[str, int]:
+    return {g["id"]: g["count"] for g in report["known"]}  # type: ignore[index, union-attr]
+
+
+def test_a_mixed_log_gives_exactly_the_expected_hits(kb: KnowledgeBase) -> None:
+    log = ("2026-03-02 11:04:55,120 INFO starting\n" + PY_CHAINED + JAVA + GO
+           + "2026-03-02 11:07:00,000 ERROR pool: read ECONNRESET\n"
+           + "2026-03-02 11:08:00,000 ERROR pool: read ECONNRESET\n")
+    report = scan_text(kb, log)
+    assert known(report) == {
+        "network/python-connection-reset-error": 1,
+        "java/unsupported-class-version-error": 1,
+        "go/assignment-to-entry-in-nil-map": 1,
+        "network/node-read-econnreset": 2,
+    }
+    groups = {g["id"]: g for g in report["known"]}  # type: ignore[union-attr]
+    reset = groups["network/node-read-econnreset"]
+    assert reset["first"]["line"] < reset["last"]["line"]
+    assert reset["first"]["time"] == "2026-03-02 11:07:00"
+    assert groups["network/python-connection-reset-error"]["captures"] == [{"value": "104", "count": 1}]
+
+
+def test_a_benign_log_of_50000_lines_has_no_hits(kb: KnowledgeBase) -> None:
+    rng = random.Random(5)
+    lines = [rng.choice(BENIGN).format(m=i // 1000 % 60, s=i % 60, ms=i % 1000, n=rng.randrange(10**6),
+                                       d=rng.randrange(900)) for i in range(50_000)]
+    report = scan_text(kb, "\n".join(lines) + "\n")
+    assert report["known"] == [] and report["unknown"] == []
+    assert report["stats"]["lines"] == 50_000  # type: ignore[index]
+
+
+def test_unknown_errors_are_grouped_into_templates(kb: KnowledgeBase) -> None:
+    log = "".join(f"2026-03-02 11:0{i}:00,000 ERROR frobnicator exploded with code {40 + i} "
+                  f"at /var/lib/frob/{i}.db\n" for i in range(5))
+    report = scan_text(kb, log)
+    assert known(report) == {}
+    assert [(u["template"], u["count"]) for u in report["unknown"]] == [  # type: ignore[union-attr]
+        ("ERROR frobnicator exploded with code <num> at <path>", 5)]
+
+
+def test_crlf_invalid_utf8_nul_and_long_lines_are_handled(kb: KnowledgeBase) -> None:
+    data = (b"2026-03-02 11:00:00 INFO caf\xe9 \x00ok\r\n" + b"x" * (MAX_LINE + 10) + b"\r\n"
+            + b"2026-03-02 11:00:01 ERROR pool: read ECONNRESET\r\n")
+    report = scan_text(kb, data)
+    assert known(report) == {"network/node-read-econnreset": 1}
+    stats = report["stats"]
+    assert stats["long_lines_cut"] == 1 and stats["invalid_utf8"] is True  # type: ignore[index]
+
+
+def test_gzip_input_is_read(kb: KnowledgeBase) -> None:
+    report = scan_text(kb, gzip.compress((GO * 3).encode()))
+    assert known(report) == {"go/assignment-to-entry-in-nil-map": 3}
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_cli_exit_codes_and_fail_on(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("2026-03-02 11:00:00 ERROR pool: read ECONNRESET\n" + GO, encoding="utf-8")
+    benign = tmp_path / "ok.log"
+    benign.write_text("2026-03-02 11:00:00 INFO fine\n", encoding="utf-8")
+    assert run("scan", str(log))[0] == 0
+    assert run("scan", str(benign))[0] == 1
+    assert run("scan", str(log), "--fail-on", "any")[0] == 1
+    assert run("scan", str(log), "--fail-on", "network/node-read-econnreset")[0] == 1
+    assert run("scan", str(log), "--fail-on", "database/redis-oom-maxmemory")[0] == 0
+    code, out = run("scan", str(log), str(benign), "--json", "--html", str(tmp_path / "r.html"))
+    assert code == 0 and json.loads(out)["sources"] == [str(log), str(benign)]
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "assignment to entry in nil map" in page and "<svg" in page
+
+
+@pytest.mark.parametrize("content", [gzip.compress(b"some log\n" * 1000)[:60], bytes(range(256)) * 64])
+def test_corrupt_gzip_and_binary_files_are_refused_without_a_traceback(
+        tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "broken.log"
+    path.write_bytes(content)
+    code, out = run("scan", str(path))
+    assert code == 2
+    assert "error:" in out and "Traceback" not in out
+
+
+def test_a_draft_canon_from_an_unknown_template_checks_with_warnings_only(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("2026-03-02 11:00:00 ERROR frobnicator exploded with code 42 at /x/y.db\n",
+                   encoding="utf-8")
+    code, out = run("scan", str(log), "--json")
+    (tmp_path / "report.json").write_text(out, encoding="utf-8")
+    code, _ = run("new", "--from-scan", str(tmp_path / "report.json"), "--template", "1",
+                  "--out", str(tmp_path / "canon"))
+    assert code == 0
+    code, out = run("check", str(tmp_path / "canon"), "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["counts"]["error"] == 0 and payload["checked"] == 1
+
+
+def test_follow_reads_what_is_appended(tmp_path: Path) -> None:
+    path = tmp_path / "live.log"
+    path.write_bytes(b"first line\n")
+    with path.open("rb") as handle:
+        chunks = follow_chunks(handle, "live.log", ReadStats(), poll_seconds=0.01)
+        assert next(chunks).text == "first line"
+        with path.open("ab") as writer:
+            writer.write(b"second line\nthird line\n")
+        chunk = next(chunks)
+        assert chunk.text == "second line\nthird line" and chunk.first_line == 2
