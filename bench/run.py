@@ -129,10 +129,70 @@ def cold_start(workdir: Path) -> None:
           f"median {statistics.median(samples):.3f}s, max {max(samples):.3f}s")
 
 
+def make_log(path: Path, megabytes: int, rng: random.Random) -> int:
+    """A log of mostly benign lines; one line in 50 an error from the corpus's examples, some
+    multi-line tracebacks, some errors no canon knows. Returns the number of error events."""
+    examples = [e for item in load_paths([bundled_corpus_dir()]).loaded for e in item.canon.examples]
+    benign = ["INFO http: GET /api/items/{n} 200 in {d} ms", "DEBUG cache hit for key user:{n}",
+              "INFO worker {n} finished job in {d} ms", "INFO stats: requests={n} errors=0"]
+    unknown = "ERROR frobnicator {n} exploded while flushing shard {d}"
+    traceback = ('ERROR request failed\nTraceback (most recent call last):\n  File "/srv/app.py", '
+                 'line {d}, in run\n    conn.recv()\nConnectionResetError: [Errno 104] Connection '
+                 'reset by peer')
+    target = megabytes * 1_000_000
+    written = errors = 0
+    with path.open("w", encoding="utf-8") as out:
+        while written < target:
+            lines = []
+            for i in range(5000):
+                stamp = f"2026-03-02 11:{i // 100 % 60:02d}:{i % 60:02d},{i % 1000:03d} "
+                roll = rng.random()
+                if roll < 0.02:
+                    errors += 1
+                    pick = rng.random()
+                    if pick < 0.1:
+                        line = traceback.format(d=rng.randrange(999))
+                    elif pick < 0.2:
+                        line = unknown.format(n=rng.randrange(99), d=rng.randrange(999))
+                    else:
+                        line = "ERROR " + rng.choice(examples)
+                else:
+                    line = rng.choice(benign).format(n=rng.randrange(10**6), d=rng.randrange(900))
+                lines.append(stamp + line)
+            block = "\n".join(lines) + "\n"
+            out.write(block)
+            written += len(block.encode())
+    return errors
+
+
+def bench_scan(workdir: Path, megabytes: int, rng: random.Random) -> None:
+    log = workdir / "big.log"
+    events = make_log(log, megabytes, rng)
+    size = log.stat().st_size / 1e6
+    kb = KnowledgeBase.open([bundled_corpus_dir()], cache_dir=workdir)
+    started = time.perf_counter()
+    with log.open("rb") as handle:
+        report = kb.scan([("big.log", handle)])
+    seconds = time.perf_counter() - started
+    found = sum(g.count for g in report.groups.values())
+    with log.open(encoding="utf-8") as handle:
+        sample = [line for line in handle.readlines()[:20_000] if line.strip()]
+    started = time.perf_counter()
+    for line in sample:
+        kb.lookup(line)
+    naive_seconds = time.perf_counter() - started
+    sample_mb = sum(len(line.encode()) for line in sample) / 1e6
+    print(f"\n## scan: {size:.0f} MB log, {events:,} error events written, {found:,} known hits "
+          f"in {len(report.groups)} groups, {len(report.unknown)} unknown templates")
+    print(f"errorkb scan: {size / seconds:.1f} MB/s ({seconds:.1f}s); per-line lookup loop: "
+          f"{sample_mb / naive_seconds:.2f} MB/s (over the first 20,000 lines)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,10,50")
     parser.add_argument("--baseline-repeat", type=int, default=20)
+    parser.add_argument("--scan-mb", type=int, default=200, help="size of the scanned log (0: skip)")
     args = parser.parse_args(argv)
     rng = random.Random(7)
     records = source_records()
@@ -146,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench_corpus(f"{factor}x-{kind}", variants(records, factor, kind), rng, workdir,
                              args.baseline_repeat)
         cold_start(workdir)
+        if args.scan_mb:
+            bench_scan(workdir, args.scan_mb, rng)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this run: {peak:.0f} MB")
     return 0

@@ -28,6 +28,9 @@ CACHE_LIMIT = 50_000
 ERROR_LINE = re.compile(
     r"\b(?:ERROR|FATAL|CRITICAL|PANIC|SEVERE|Traceback \(most recent|Exception in thread|panic: |"
     r"(?:[A-Z]\w{0,60})?(?:Error|Exception)(?::|\b)|error(?:\[E\d+\])?: |fatal: |failed|Failed|FAILED)")
+# Cheap first look for ERROR_LINE's words in lower-cased text; ERROR_LINE then decides.
+ERROR_WORDS = re.compile(r"error|fatal|critical|panic|severe|exception|traceback|failed")
+_DIGITS = str.maketrans("0123456789", "0000000000")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}")
 _SPACES = re.compile(r"\s+")
 
@@ -124,12 +127,21 @@ class Scanner:
         self.report = ScanReport()
 
     def _event_offsets(self, text: str) -> list[int]:
-        offsets = self._triggers(text.lower())
-        offsets.extend(m.start() for m in ERROR_LINE.finditer(text))
+        lowered = text.lower()
+        offsets = self._triggers(lowered)
+        checked_line = -1
+        for word in ERROR_WORDS.finditer(lowered):
+            start = text.rfind("\n", 0, word.start()) + 1
+            if start == checked_line:
+                continue
+            checked_line = start
+            end = text.find("\n", start)
+            if ERROR_LINE.search(text, start, len(text) if end < 0 else end):
+                offsets.append(word.start())
         return offsets
 
     def _classified(self, event_text: str) -> tuple[str | None, list[str]]:
-        key = mask(event_text)
+        key = event_text.translate(_DIGITS)  # cheap: timestamps and counters do not split it
         cached = self._cache.get(key)
         if cached is not None:
             canon_id, _ = cached
