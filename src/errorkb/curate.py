@@ -12,11 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from errorkb.dialect import compile_regex
-from errorkb.errors import InputError
+from errorkb.errors import InputError, InputTooLarge, RecordError
 from errorkb.exchange import EXPORT_FORMATS, export_records, load_paths
 from errorkb.match.normalize import strip_prefix
 from errorkb.model import Canon, Finding
-from errorkb.records import canon_files, dump_canon, load_yaml_canon, load_yaml_tree
+from errorkb.records import (
+    Loaded,
+    canon_files,
+    decode_canon,
+    dump_canon,
+    load_yaml_canon,
+    load_yaml_tree,
+    parse_json,
+    parse_yaml,
+)
 from errorkb.validate import check, summarize
 
 
@@ -162,3 +171,21 @@ def draft_from_scan(report: dict[str, Any], number: int, domain: str) -> Canon:
     return Canon(id=f"{domain}/{slug}", signature=strip_prefix(first_line).strip()[:500], regex=regex,
                  domain=domain, category="runtime_error", verification_tier="draft",
                  evidence_count=0, examples=[example])
+
+
+MAX_CHECK_TEXT = 256 * 1024
+
+
+def check_text(text: str, known_ids: Iterable[str] = ()) -> CheckReport:
+    """Validate one canon given as YAML or seed-shaped JSON text (for MCP and HTTP)."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CHECK_TEXT:
+        raise InputTooLarge(f"canon text over {MAX_CHECK_TEXT:,} bytes", "check one canon at a time")
+    try:
+        node = parse_json(text, "input") if text.lstrip()[:1] in "{[" else parse_yaml(text, "input")
+    except RecordError as exc:
+        return CheckReport(0, [Finding(severity="error", code="unreadable", message=exc.message,
+                                       hint=exc.hint, file="input", line=exc.line)])
+    canon, findings = decode_canon(node, file="input")
+    if canon is None:
+        return CheckReport(0, findings)
+    return CheckReport(1, check([Loaded(canon, "input", None)], known_ids))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from errorkb.curate import CheckReport, check_text
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, normalize, rank
@@ -142,6 +143,15 @@ class KnowledgeBase:
     def _captures(self, canon_id: str, text: str) -> list[str]:
         hits = self.store.engine.search(text, [self.store.key_of[canon_id]])
         return list(hits[0].groups) if hits else []
+
+    def check_canon_text(self, text: str) -> CheckReport:
+        """Validate one canon (YAML or JSON text); links may point at any canon loaded here."""
+        return check_text(text, self.store.key_of)
+
+    def stats(self) -> dict[str, object]:
+        return {"canons": len(self), "domains": self.domains(),
+                "engine": self.store.engine.name, "index": str(self.store.path),
+                "built_at": self.store.meta.get("built_at"), "stale": self.stale}
 
     def canon(self, canon_id: str) -> Canon:
         return self.store.canon_by_id(canon_id)

@@ -430,3 +430,42 @@ def new_command(report_path: Path, number: int, domain: str, out_dir: Path) -> N
     path.write_text(dump_canon(canon), encoding="utf-8")
     console.print(f"wrote {path}; fill in the root cause, dead ends and workarounds, then "
                   f"`errorkb check {path}`", markup=False)
+
+
+@main.command("mcp")
+@click.option("--allow-path", "allow_paths", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A directory whose files the scan_log tool may read (repeatable).")
+@corpus_options
+@click.pass_obj
+@handles_errors
+def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple[Path, ...],
+                no_bundled: bool | None) -> None:
+    """Serve the MCP tools over stdio (for Claude Desktop, Claude Code, Cursor, VS Code)."""
+    from errorkb.faces.mcp_server import build_server
+
+    build_server(open_kb(settings, corpus, no_bundled), allow_paths).run("stdio")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--cors-origin", "cors_origins", multiple=True,
+              help="Allow browser calls from this origin (repeatable; default: none).")
+@click.option("--allow-path", "allow_paths", multiple=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A directory whose files the scan_log MCP tool may read (repeatable).")
+@corpus_options
+@click.pass_obj
+@handles_errors
+def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[str, ...],
+                  allow_paths: tuple[Path, ...], corpus: tuple[Path, ...],
+                  no_bundled: bool | None) -> None:
+    """Serve the HTTP JSON API (/api/v1), and MCP over streamable HTTP at /mcp/."""
+    import uvicorn
+
+    from errorkb.faces.web.api import create_app
+
+    app = create_app(open_kb(settings, corpus, no_bundled), cors_origins=cors_origins,
+                     allow_paths=allow_paths)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

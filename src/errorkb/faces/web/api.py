@@ -1,0 +1,166 @@
+"""The HTTP face: a versioned JSON API over `KnowledgeBase`, the MCP server at `/mcp`.
+
+Every error answers with the one error body (`render.error_payload`); request bodies are
+capped; CORS is off unless origins are configured. Payloads are those of the CLI and MCP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from errorkb import __version__
+from errorkb.errors import ErrorkbError, InputTooLarge, NotFound
+from errorkb.faces.mcp_server import build_server
+from errorkb.records import to_data
+from errorkb.render import LANGS, chain_payload, error_payload, lookup_payload
+from errorkb.service import MAX_LOOKUP_CHARS, KnowledgeBase
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_SCAN_BYTES = 64 * 1024 * 1024
+MAX_BATCH = 100
+LangQuery = Annotated[str, Query(pattern="^(en|zh)$")]
+
+
+class LookupBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_LOOKUP_CHARS)
+    env: str | None = Field(default=None, max_length=500)
+    lang: str = Field(default="en", pattern="^(en|zh)$")
+    limit: int = Field(default=3, ge=1, le=50)
+    domain: str | None = Field(default=None, max_length=100)
+
+
+class BatchBody(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+    env: str | None = Field(default=None, max_length=500)
+    lang: str = Field(default="en", pattern="^(en|zh)$")
+
+
+def _error(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "hint": hint}},
+                        status_code=status)
+
+
+class BodyCap:
+    """Refuse request bodies over a size cap before they are read (413, the one error body)."""
+
+    def __init__(self, app: ASGIApp, limit: int, scan_limit: int) -> None:
+        self.app, self.limit, self.scan_limit = app, limit, scan_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            limit = self.scan_limit if scope["path"].endswith("/scan") else self.limit
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                await _error(413, "input_too_large", f"request body over {limit:,} bytes",
+                             "send less, or scan logs with the CLI")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
+               allow_paths: tuple[Path, ...] = ()) -> FastAPI:
+    mcp = build_server(kb, allow_paths)
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            router_lifespan = mcp_app.router.lifespan_context
+            await stack.enter_async_context(router_lifespan(mcp_app))
+            yield
+
+    app = FastAPI(title="errorkb", version=__version__, openapi_url="/api/v1/openapi.json",
+                  docs_url="/api/v1/docs", redoc_url=None, lifespan=lifespan)
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+    app.add_middleware(BodyCap, limit=MAX_BODY_BYTES, scan_limit=MAX_SCAN_BYTES)
+    app.mount("/mcp", mcp_app)
+
+    @app.exception_handler(ErrorkbError)
+    async def on_errorkb_error(_: Request, exc: ErrorkbError) -> JSONResponse:
+        status = 404 if isinstance(exc, NotFound) else 413 if isinstance(exc, InputTooLarge) \
+            else 503 if exc.code == "index_unavailable" else 400
+        return JSONResponse(error_payload(exc), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(422, "invalid_request", f"{where}: {first.get('msg', 'invalid request')}",
+                      "see /api/v1/openapi.json")
+
+    @app.exception_handler(HTTPException)
+    async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"ok": True, "canons": len(kb)}
+
+    @app.get("/api/v1/lookup")
+    def lookup_get(q: Annotated[str, Query(min_length=1, max_length=MAX_LOOKUP_CHARS)],
+                   env: str | None = None, lang: LangQuery = "en",
+                   limit: Annotated[int, Query(ge=1, le=50)] = 3,
+                   domain: str | None = None) -> dict[str, Any]:
+        return lookup_payload(kb.lookup(q, env=env, limit=limit, domain=domain), lang)
+
+    @app.post("/api/v1/lookup")
+    def lookup_post(body: LookupBody) -> dict[str, Any]:
+        return lookup_payload(kb.lookup(body.text, env=body.env, limit=body.limit,
+                                        domain=body.domain), body.lang)
+
+    @app.post("/api/v1/batch")
+    def batch(body: BatchBody) -> dict[str, Any]:
+        return {"results": [lookup_payload(kb.lookup(t, env=body.env), body.lang)
+                            for t in body.texts]}
+
+    @app.get("/api/v1/canons/{domain}/{slug}")
+    def canon(domain: str, slug: str) -> dict[str, Any]:
+        data: dict[str, Any] = to_data(kb.canon(f"{domain}/{slug}"))
+        return data
+
+    @app.get("/api/v1/search")
+    def search(q: Annotated[str, Query(min_length=1, max_length=2000)], domain: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=50)] = 10) -> dict[str, Any]:
+        return {"query": q, "results": [
+            {"id": m.canon_id, "score": round(m.score, 4), "signature": kb.canon(m.canon_id).signature}
+            for m in kb.search(q, limit=limit, domain=domain)]}
+
+    @app.get("/api/v1/domains")
+    def domains() -> dict[str, Any]:
+        return {"domains": kb.domains()}
+
+    @app.get("/api/v1/domains/{domain}")
+    def domain_ids(domain: str) -> dict[str, Any]:
+        return {"domain": domain, "ids": kb.list_domain(domain)}
+
+    @app.get("/api/v1/chain/{domain}/{slug}")
+    def chain(domain: str, slug: str, depth: Annotated[int, Query(ge=1, le=5)] = 2,
+              lang: LangQuery = "en") -> dict[str, Any]:
+        canon_id = f"{domain}/{slug}"
+        return chain_payload(canon_id, kb.chain(canon_id, depth), lang)
+
+    @app.post("/api/v1/scan")
+    def scan(file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        data = file.file.read(MAX_SCAN_BYTES + 1)
+        if len(data) > MAX_SCAN_BYTES:
+            raise InputTooLarge(f"upload over {MAX_SCAN_BYTES:,} bytes", "scan it with the CLI")
+        return kb.scan([(file.filename or "upload", io.BytesIO(data))]).to_dict()
+
+    @app.get("/api/v1/stats")
+    def stats() -> dict[str, Any]:
+        return {**kb.stats(), "languages": list(LANGS)}
+
+    return app

@@ -1,0 +1,91 @@
+"""Real processes: `errorkb mcp` over stdio, `errorkb serve` over HTTP and streamable HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.factories import make_canon, write_canon
+
+TEXT = "ERROR widget: request to port 8443 timed out after 9s"
+ERRORKB = str(Path(sys.executable).with_name("errorkb"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    write_canon(root, make_canon())
+    return root
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return {**os.environ, "ERRORKB_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_mcp_over_stdio(corpus: Path, env: dict[str, str]) -> None:
+    params = StdioServerParameters(command=ERRORKB, args=["mcp", "--no-bundled", "--corpus",
+                                                          str(corpus)], env=env)
+    async with Client(params) as client:
+        result = await client.call_tool("lookup_error", {"text": TEXT})
+    assert result.structured_content["matches"][0]["id"] == "demo/widget-timeout"  # type: ignore[index]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(corpus: Path, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([ERRORKB, "serve", "--port", str(port), "--no-bundled", "--corpus",
+                                str(corpus)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            process.terminate()
+            raise AssertionError(f"server did not start: {process.communicate()[1][:2000]!r}")
+        yield base
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+@pytest.mark.slow
+def test_http_api_of_a_real_server(server: str) -> None:
+    response = httpx.get(f"{server}/api/v1/lookup", params={"q": TEXT})
+    assert response.status_code == 200
+    assert response.json()["matches"][0]["captures"] == ["8443"]
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_mcp_over_streamable_http(server: str) -> None:
+    async with Client(f"{server}/mcp/") as client:
+        result = await client.call_tool("lookup_error", {"text": TEXT})
+    assert result.structured_content["matches"][0]["id"] == "demo/widget-timeout"  # type: ignore[index]
