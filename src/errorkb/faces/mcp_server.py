@@ -51,7 +51,7 @@ def _answer(work: Callable[[], dict[str, Any]],
 
 
 def build_server(kb: KnowledgeBase, allow_paths: tuple[Path, ...] = ()) -> MCPServer:
-    server = MCPServer(name="errorkb", instructions=(
+    server = MCPServer(name="errorkb", log_level="WARNING", instructions=(
         "Look up an error message, traceback or log chunk before trying fixes: the answer lists "
         "fixes that are known to fail (avoid them), fixes that work and when, and what error "
         "tends to come next."))

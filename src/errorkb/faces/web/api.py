@@ -1,4 +1,5 @@
-"""The HTTP face: a versioned JSON API over `KnowledgeBase`, the MCP server at `/mcp`.
+"""The HTTP face: a versioned JSON API over `KnowledgeBase`, the web pages (same payloads,
+rendered), and the MCP server at `/mcp`.
 
 Every error answers with the one error body (`render.error_payload`); request bodies are
 capped; CORS is off unless origins are configured. Payloads are those of the CLI and MCP.
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from errorkb import __version__
 from errorkb.errors import ErrorkbError, InputTooLarge, NotFound
 from errorkb.faces.mcp_server import build_server
+from errorkb.faces.web.pages import page_router
 from errorkb.records import to_data
 from errorkb.render import LANGS, chain_payload, error_payload, lookup_payload
 from errorkb.service import MAX_LOOKUP_CHARS, KnowledgeBase
@@ -87,6 +89,7 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES, scan_limit=MAX_SCAN_BYTES)
     app.mount("/mcp", mcp_app)
+    app.include_router(page_router(kb, MAX_SCAN_BYTES))
 
     @app.exception_handler(ErrorkbError)
     async def on_errorkb_error(_: Request, exc: ErrorkbError) -> JSONResponse:
