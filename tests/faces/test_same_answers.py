@@ -166,3 +166,18 @@ async def test_scan_log_reads_files_only_under_allowed_paths(kb: KnowledgeBase, 
     assert not ok.is_error and ok.structured_content["known"][0]["id"] == "demo/widget-timeout"  # type: ignore[index]
     assert refused.is_error and "not under" in refused.structured_content["error"]["message"]  # type: ignore[index]
     assert inline.structured_content["known"][0]["count"] == 1  # type: ignore[index]
+
+
+def test_static_site_has_the_api_json(kb: KnowledgeBase, http: TestClient, tmp_path: Path) -> None:
+    from errorkb.site import write_site
+
+    assert write_site(kb, tmp_path) > 5
+    static = json.loads((tmp_path / "api/v1/canons/demo/widget-timeout.json").read_text("utf-8"))
+    assert static == http.get("/api/v1/canons/demo/widget-timeout").json()
+    assert json.loads((tmp_path / "api/v1/domains.json").read_text("utf-8")) == \
+        http.get("/api/v1/domains").json()
+    llms = (tmp_path / "llms.txt").read_text("utf-8")
+    assert llms.startswith("# errorkb") and "api/v1/canons/demo/widget-crash.json" in llms
+    dump = (tmp_path / "canons.ndjson").read_text("utf-8").splitlines()
+    assert sorted(json.loads(line)["id"] for line in dump) == ["demo/widget-crash",
+                                                              "demo/widget-timeout"]

@@ -37,6 +37,7 @@ from errorkb.render.scan import scan_html, scan_text
 from errorkb.render.text import canon_text, findings_text, lookup_text
 from errorkb.scan.reader import follow_chunks
 from errorkb.service import KnowledgeBase, default_index_path
+from errorkb.site import write_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,9 +146,18 @@ def import_command(source: Path, dest: Path, as_json: bool) -> None:
               type=click.Choice(["seed-json", "seed-jsonl", "peer-jsonl"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
+@click.option("--site", "site_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Instead: write the read API as static JSON, llms.txt and an NDJSON dump "
+                   "for the bundled corpus plus PATHS.")
+@click.pass_obj
 @handles_errors
-def export_command(paths: tuple[Path, ...], fmt: str, output: Path | None) -> None:
-    """Export canons in the seed's exchange shape or the peer's format."""
+def export_command(settings: Settings, paths: tuple[Path, ...], fmt: str, output: Path | None,
+                   site_dir: Path | None) -> None:
+    """Export canons in the seed's exchange shape or the peer's format (or as a static site)."""
+    if site_dir is not None:
+        kb = open_kb(settings, paths, None)
+        console.print(f"wrote {write_site(kb, site_dir)} files under {site_dir}", markup=False)
+        return
     chunks = curate.export_paths(list(paths) or [bundled_corpus_dir()], fmt)
     if output is None:
         for chunk in chunks:
