@@ -70,16 +70,29 @@ class BodyCap:
         await self.app(scope, receive, send)
 
 
+class _Swappable:
+    """An ASGI app whose target is set when the server starts (the MCP app of this lifespan)."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.app is None:
+            await _error(503, "starting", "the MCP endpoint is not ready yet")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
                allow_paths: tuple[Path, ...] = ()) -> FastAPI:
     mcp = build_server(kb, allow_paths)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/")
+    mcp_mount = _Swappable()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            router_lifespan = mcp_app.router.lifespan_context
-            await stack.enter_async_context(router_lifespan(mcp_app))
+        # MCP's session manager runs once per instance: each lifespan gets a fresh one.
+        mcp_app = mcp.streamable_http_app(streamable_http_path="/")
+        async with mcp_app.router.lifespan_context(mcp_app):
+            mcp_mount.app = mcp_app
             yield
 
     app = FastAPI(title="errorkb", version=__version__, openapi_url="/api/v1/openapi.json",
@@ -88,7 +101,7 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES, scan_limit=MAX_SCAN_BYTES)
-    app.mount("/mcp", mcp_app)
+    app.mount("/mcp", mcp_mount)
     app.include_router(page_router(kb, MAX_SCAN_BYTES))
 
     @app.exception_handler(ErrorkbError)
