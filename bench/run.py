@@ -196,6 +196,53 @@ def bench_scan(workdir: Path, megabytes: int, rng: random.Random) -> None:
           f"{sample_mb / naive_seconds:.2f} MB/s (over the first 20,000 lines)")
 
 
+def bench_http(workdir: Path, seconds: float = 10.0, clients: int = 8) -> None:
+    """Requests per second of GET /api/v1/lookup on one `errorkb serve` process, loaded from
+    this process over loopback by `clients` keep-alive connections for `seconds`."""
+    import socket
+    import threading
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    exe = str(Path(sys.executable).with_name("errorkb"))
+    server = subprocess.Popen([exe, "serve", "--port", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        queries = ["Error: read ECONNRESET", "ModuleNotFoundError: No module named 'yaml'",
+                   "x509: certificate signed by unknown authority", "all good here"]
+        counts = [0] * clients
+        stop = time.perf_counter() + seconds
+
+        def load(slot: int) -> None:
+            with httpx.Client(base_url=base, timeout=10) as client:
+                n = 0
+                while time.perf_counter() < stop:
+                    client.get("/api/v1/lookup", params={"q": queries[n % len(queries)]})
+                    n += 1
+                counts[slot] = n
+
+        threads = [threading.Thread(target=load, args=(i,)) for i in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(f"\nHTTP GET /api/v1/lookup, one worker, {clients} connections: "
+              f"{sum(counts) / seconds:.0f} requests/s")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,10,50")
@@ -216,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         cold_start(workdir)
         if args.scan_mb:
             bench_scan(workdir, args.scan_mb, rng)
+        bench_http(workdir)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this run: {peak:.0f} MB")
     return 0

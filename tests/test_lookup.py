@@ -162,3 +162,15 @@ def test_only_numbered_codes_of_one_kind_conflict() -> None:
     assert _code_part(frozenset({"errno:104"}), frozenset({"errno:111"})) == CODE_CONFLICTS
     assert _code_part(frozenset({"aws:EXPIREDTOKEN"}), frozenset({"aws:EXPIREDTOKENEXCEPTION"})) == 0
     assert _code_part(frozenset(), frozenset({"errno:104"})) == 0
+
+
+def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
+    """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    kb = open_kb(tmp_path, corpus, engine=engine)
+    texts = ["widget: request to port 8080 timed out", "read ECONNRESET", "all quiet"] * 200
+    expected = [[m.canon_id for m in kb.lookup(t).matches] for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda t: [m.canon_id for m in kb.lookup(t).matches], texts))
+    assert got == expected

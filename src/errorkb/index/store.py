@@ -6,6 +6,7 @@ import heapq
 import json
 import math
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from operator import itemgetter
@@ -33,6 +34,7 @@ class IndexStore:
             raise IndexUnavailable(f"no index at {path}", "run `errorkb build`")
         self.path = path
         self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
         try:
             self._load(path, engine)
         except sqlite3.DatabaseError as exc:
@@ -96,7 +98,8 @@ class IndexStore:
 
     @lru_cache(maxsize=4096)  # noqa: B019 - one store per process, lives as long as it
     def canon(self, key: int) -> Canon:
-        row = self._db.execute("SELECT record FROM canons WHERE key = ?", (key,)).fetchone()
+        with self._lock:  # one connection, used from the server's worker threads
+            row = self._db.execute("SELECT record FROM canons WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise NotFound(f"no canon with key {key}")
         canon, findings = decode_canon(from_python(json.loads(row[0])))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -153,9 +154,16 @@ class HyperscanEngine:
             always.extend(shard.rejected)
             if shard.database:
                 database = hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK)
-                database.scratch = hyperscan.Scratch(database)
                 self._databases.append((database, shard.keys))
         self._always = tuple(always)
+        self._local = threading.local()  # Hyperscan scratch space is per thread
+
+    def _scratches(self) -> list[Any]:
+        scratches: list[Any] | None = getattr(self._local, "scratches", None)
+        if scratches is None:
+            scratches = [hyperscan.Scratch(database) for database, _ in self._databases]
+            self._local.scratches = scratches
+        return scratches
 
     def __len__(self) -> int:
         return len(self._verifier)
@@ -167,8 +175,8 @@ class HyperscanEngine:
         def on_match(pattern: int, start: int, end: int, flags: int, keys: object) -> None:
             found.add(keys[pattern])  # type: ignore[index]
 
-        for database, keys in self._databases:
-            database.scan(data, match_event_handler=on_match, context=keys)
+        for (database, keys), scratch in zip(self._databases, self._scratches(), strict=True):
+            database.scan(data, match_event_handler=on_match, context=keys, scratch=scratch)
         return found
 
     def trigger_offsets(self, lowered: str) -> list[int]:
