@@ -5,6 +5,8 @@ Faces call these and present what they return; paths are always passed in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -189,3 +191,56 @@ def check_text(text: str, known_ids: Iterable[str] = ()) -> CheckReport:
     if canon is None:
         return CheckReport(0, findings)
     return CheckReport(1, check([Loaded(canon, "input", None)], known_ids))
+
+
+def apply_proposal(proposal: dict[str, Any], corpus_root: Path) -> Path:
+    """Write a merge proposal's canon over its file, refusing when the file changed since the
+    proposal was made or the proposed text is not a valid canon."""
+    try:
+        canon_id = str(proposal["canon_id"])
+        base = str(proposal["base_sha256"])
+        proposed_yaml = str(proposal["proposed_yaml"])
+    except (KeyError, TypeError):
+        raise InputError("not a merge proposal (needs canon_id, base_sha256, proposed_yaml)",
+                         "write one with `errorkb ingest ARTICLE --out DIR`") from None
+    domain, _, slug = canon_id.partition("/")
+    path = corpus_root / domain / f"{slug}.yaml"
+    current = load_yaml_canon(path, corpus_root)
+    if not current.loaded:
+        raise InputError(f"{path}: cannot read the canon the proposal is for",
+                         "check the corpus folder (--corpus-dir)")
+    if hashlib.sha256(dump_canon(current.loaded[0].canon).encode()).hexdigest() != base:
+        raise InputError(f"{canon_id} changed since the proposal was made",
+                         "ingest the article again to get a fresh proposal")
+    canon, findings = decode_canon(parse_yaml(proposed_yaml, "proposal"), file="proposal")
+    if canon is None or canon.id != canon_id:
+        problem = findings[0].message if findings else "its id differs"
+        raise InputError(f"the proposed canon is not valid: {problem}")
+    path.write_text(dump_canon(canon), encoding="utf-8")
+    return path
+
+
+def write_ingest(payload: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Files for an ingest result: the draft canon at its place, or the merge proposal
+    (`<domain>__<slug>.proposal.json`, applied with `--apply`) and its diff."""
+    written: list[Path] = []
+    if payload.get("draft_yaml"):
+        canon, findings = decode_canon(parse_yaml(payload["draft_yaml"], "draft"), file="draft")
+        if canon is None:
+            raise InputError(f"the draft is not a valid canon: {findings[0].message}")
+        path = canon_path(out_dir, canon)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(payload["draft_yaml"], encoding="utf-8")
+        written.append(path)
+    proposal = payload.get("proposal")
+    if proposal:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = str(proposal["canon_id"]).replace("/", "__")
+        proposal_file = out_dir / f"{stem}.proposal.json"
+        proposal_file.write_text(json.dumps({**proposal, "disputed": payload["disputed"],
+                                             "new": payload["new"], "source": payload["source"]},
+                                            ensure_ascii=False, indent=1), encoding="utf-8")
+        diff_file = out_dir / f"{stem}.diff"
+        diff_file.write_text(proposal["diff"], encoding="utf-8")
+        written += [proposal_file, diff_file]
+    return written

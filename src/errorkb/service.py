@@ -18,6 +18,7 @@ from typing import BinaryIO
 from errorkb.curate import CheckReport, check_text
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
+from errorkb.ingest import Corpus, IngestResult, ingest
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.model import Canon
 from errorkb.scan import Scanner, ScanReport
@@ -143,6 +144,21 @@ class KnowledgeBase:
     def _captures(self, canon_id: str, text: str) -> list[str]:
         hits = self.store.engine.search(text, [self.store.key_of[canon_id]])
         return list(hits[0].groups) if hits else []
+
+    def ingest(self, data: bytes, *, source: str, domain: str = "draft",
+               today: str = "") -> IngestResult:
+        """An article → a merge proposal into the canon it is about, or a draft canon."""
+        def classify(message: str) -> str | None:
+            result = self.lookup(message, limit=1)
+            return result.matches[0].canon_id if result.matches else None
+
+        def examples() -> Iterator[tuple[str, str]]:
+            for canon_id in self.store.ids():
+                for example in self.canon(canon_id).examples:
+                    yield canon_id, example
+
+        corpus = Corpus(classify=classify, canon=self.canon, examples=examples)
+        return ingest(data, corpus, source=source, domain=domain, today=today)
 
     def check_canon_text(self, text: str) -> CheckReport:
         """Validate one canon (YAML or JSON text); links may point at any canon loaded here."""

@@ -181,3 +181,16 @@ def test_static_site_has_the_api_json(kb: KnowledgeBase, http: TestClient, tmp_p
     dump = (tmp_path / "canons.ndjson").read_text("utf-8").splitlines()
     assert sorted(json.loads(line)["id"] for line in dump) == ["demo/widget-crash",
                                                               "demo/widget-timeout"]
+
+
+@pytest.mark.anyio
+async def test_ingest_is_the_same_over_http_and_mcp(kb: KnowledgeBase, http: TestClient) -> None:
+    article = ("# Widget timeouts\n\nWhen you see \"widget: request to port 9000 timed out\" the "
+               "server is slow. It happens because the queue is full. Run `widgetctl drain` first.")
+    direct = kb.ingest(article.encode(), source="https://example.org/w").to_dict()
+    over_http = http.post("/api/v1/ingest", json={"text": article, "source": "https://example.org/w"})
+    failed, over_mcp = await mcp_call(kb, "draft_canon_from_article",
+                                      {"article": article, "source": "https://example.org/w"})
+    assert over_http.status_code == 200 and not failed
+    assert direct == over_http.json() == over_mcp
+    assert direct["kind"] == "merge_proposal" and direct["target"] == "demo/widget-timeout"

@@ -7,6 +7,7 @@ something refused), 2 trouble (bad usage, unreadable input).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import sys
@@ -33,6 +34,7 @@ from errorkb.render import (
     findings_payload,
     lookup_payload,
 )
+from errorkb.render.ingest import ingest_text
 from errorkb.render.scan import scan_html, scan_text
 from errorkb.render.text import canon_text, findings_text, lookup_text
 from errorkb.scan.reader import follow_chunks
@@ -479,3 +481,46 @@ def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[
     app = create_app(open_kb(settings, corpus, no_bundled), cors_origins=cors_origins,
                      allow_paths=allow_paths)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@main.command("ingest")
+@click.argument("article", required=False,
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--source", help="URL the article came from (default: its file name).")
+@click.option("--domain", default="draft", show_default=True, help="Domain of a new draft canon.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the draft canon or the merge proposal (.proposal.json + .diff) here.")
+@click.option("--apply", "proposal_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Apply a merge proposal written by --out to the corpus in --corpus-dir.")
+@click.option("--corpus-dir", default=Path("canon"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Corpus --apply writes into.")
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def ingest_command(settings: Settings, article: Path | None, source: str | None, domain: str,
+                   out_dir: Path | None, proposal_path: Path | None, corpus_dir: Path,
+                   corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
+    """Turn an article (text, Markdown, HTML) into a draft canon, or a merge proposal for the
+    canon it is about; claims that contradict that canon are marked disputed, not added."""
+    if proposal_path is not None:
+        try:
+            proposal = json.loads(proposal_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{proposal_path}: not a proposal JSON file") from None
+        written = curate.apply_proposal(proposal, corpus_dir)
+        console.print(f"applied the proposal to {written}", markup=False)
+        return
+    if article is None:
+        raise InputError("give an article file, or - for standard input", "errorkb ingest post.html")
+    data = sys.stdin.buffer.read() if str(article) == "-" else article.read_bytes()
+    kb = open_kb(settings, corpus, no_bundled)
+    result = kb.ingest(data, source=source or str(article), domain=domain,
+                       today=datetime.date.today().isoformat())
+    payload = result.to_dict()
+    if out_dir is not None:
+        payload["written"] = [str(p) for p in curate.write_ingest(payload, out_dir)]
+    if as_json:
+        emit_json(payload)
+        return
+    console.print(ingest_text(payload))

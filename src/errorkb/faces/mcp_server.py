@@ -136,4 +136,11 @@ def build_server(kb: KnowledgeBase, allow_paths: tuple[Path, ...] = ()) -> MCPSe
             return findings_payload(report.findings, report.checked)
         return _answer(run)
 
+    @server.tool(annotations=READ_ONLY)
+    def draft_canon_from_article(article: Annotated[str, Field(max_length=2_000_000)],
+                                 source: str = "article", domain: str = "draft") -> CallToolResult:
+        """Turn an article (text, Markdown or HTML) into a draft canon, or a merge proposal for
+        the canon it is about (contradicting claims marked disputed). Nothing is written."""
+        return _answer(lambda: kb.ingest(article.encode(), source=source, domain=domain).to_dict())
+
     return server

@@ -102,9 +102,11 @@ def extract_codes(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def mask(text: str) -> str:
+def mask(text: str, pad: bool = True) -> str:
+    """Volatile tokens replaced by placeholders (`<num>`, `<path>`, ...); `pad` puts spaces
+    around them (for word splitting), without it the text keeps its shape (for regexes)."""
     for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(replacement if pad else replacement.strip(), text)
     return text
 
 

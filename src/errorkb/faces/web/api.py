@@ -48,6 +48,12 @@ class BatchBody(BaseModel):
     lang: str = Field(default="en", pattern="^(en|zh)$")
 
 
+class IngestBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_BODY_BYTES)
+    source: str = Field(default="article", max_length=2000)
+    domain: str = Field(default="draft", pattern="^[a-z0-9][a-z0-9_.-]{0,60}$")
+
+
 def _error(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message, "hint": hint}},
                         status_code=status)
@@ -174,6 +180,11 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
         if len(data) > MAX_SCAN_BYTES:
             raise InputTooLarge(f"upload over {MAX_SCAN_BYTES:,} bytes", "scan it with the CLI")
         return kb.scan([(file.filename or "upload", io.BytesIO(data))]).to_dict()
+
+    @app.post("/api/v1/ingest")
+    def ingest(body: IngestBody) -> dict[str, Any]:
+        """An article in; the draft canon or the merge proposal out. Nothing is written."""
+        return kb.ingest(body.text.encode(), source=body.source, domain=body.domain).to_dict()
 
     @app.get("/api/v1/stats")
     def stats() -> dict[str, Any]:

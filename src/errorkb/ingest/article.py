@@ -1,0 +1,156 @@
+"""Articles in: plain text, Markdown or HTML → blocks of text (headings, paragraphs, code).
+
+HTML is reduced with the standard library's parser: scripts, styles, navigation, headers,
+footers and asides are dropped; `pre`/`code` become code blocks. No network, no dependency.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from errorkb.errors import InputError, InputTooLarge
+
+MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+_SKIP = {"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg",
+         "button", "template"}
+_BLOCKS = {"p", "div", "section", "article", "li", "td", "blockquote", "dd", "dt", "br", "tr"}
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # heading | text | code
+    text: str
+
+
+@dataclass
+class Article:
+    blocks: list[Block] = field(default_factory=list)
+    title: str = ""
+
+    def prose(self) -> list[Block]:
+        return [b for b in self.blocks if b.kind != "code"]
+
+
+class _HtmlText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[Block] = []
+        self.title = ""
+        self._buffer: list[str] = []
+        self._skip = 0
+        self._code = 0
+        self._heading = False
+        self._in_title = False
+
+    def _flush(self, kind: str = "text") -> None:
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        text = text.strip("\n") if kind == "code" else " ".join(text.split())
+        if text.strip():
+            self.blocks.append(Block(kind, text))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag == "title":
+            self._in_title = True
+        elif self._skip:
+            return
+        elif tag == "pre":
+            self._flush()
+            self._code += 1
+        elif tag in _HEADINGS:
+            self._flush()
+            self._heading = True
+        elif tag in _BLOCKS and not self._code:
+            self._flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif tag == "title":
+            self._in_title = False
+        elif self._skip:
+            return
+        elif tag == "pre" and self._code:
+            self._code -= 1
+            self._flush("code")
+        elif tag in _HEADINGS and self._heading:
+            self._heading = False
+            self._flush("heading")
+        elif tag in _BLOCKS and not self._code:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self._buffer.append(data)
+
+
+_FENCE = re.compile(r"^(```|~~~)")
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+
+
+def _from_markdown(text: str) -> Article:
+    article = Article()
+    paragraph: list[str] = []
+    code: list[str] | None = None
+
+    def flush() -> None:
+        if paragraph:
+            article.blocks.append(Block("text", " ".join(" ".join(paragraph).split())))
+            paragraph.clear()
+
+    for line in text.splitlines():
+        if _FENCE.match(line.strip()):
+            if code is None:
+                flush()
+                code = []
+            else:
+                article.blocks.append(Block("code", "\n".join(code)))
+                code = None
+            continue
+        if code is not None:
+            code.append(line)
+            continue
+        heading = _MD_HEADING.match(line)
+        if heading:
+            flush()
+            article.blocks.append(Block("heading", heading.group(1).strip()))
+            article.title = article.title or heading.group(1).strip()
+        elif line.startswith(("    ", "\t")) and not paragraph:
+            article.blocks.append(Block("code", line.strip()))
+        elif not line.strip():
+            flush()
+        else:
+            paragraph.append(line.strip().lstrip("-*> ").strip())
+    flush()
+    if code:
+        article.blocks.append(Block("code", "\n".join(code)))
+    return article
+
+
+def read_article(data: bytes, name: str = "article") -> Article:
+    """Blocks of an article; refuses binary data, other encodings and oversized input."""
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise InputTooLarge(f"{name}: {len(data):,} bytes is over the {MAX_ARTICLE_BYTES:,}-byte "
+                            "limit for an article", "save the part about the error")
+    if b"\x00" in data[:4096]:
+        raise InputError(f"{name}: binary data, not an article",
+                         "give plain text, Markdown or HTML")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (byte {exc.start})", "save it as UTF-8") from None
+    head = text.lstrip()[:500].lower()
+    if head.startswith(("<!doctype html", "<html")) or re.search(r"<(body|p|div|h1|article)\b", head):
+        parser = _HtmlText()
+        parser.feed(text)
+        parser.close()
+        parser._flush()
+        return Article(parser.blocks, " ".join(parser.title.split()))
+    return _from_markdown(text)
