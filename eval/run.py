@@ -137,6 +137,46 @@ def peer_section(cache: Path) -> None:
           f"P@1 {p1 / len(rows):.3f}, P@3 {p3 / len(rows):.3f}")
 
 
+SEEDS = HERE.parent.parent / "shared" / "seeds"
+KINDS = ("messages", "causes", "fixes", "dead_ends")
+
+
+def ingest_section(kb: KnowledgeBase) -> None:
+    """Recall and precision of what ingest extracts from labelled articles (ours, and the seed
+    article when it is beside the checkout)."""
+    labels = json.loads((HERE / "articles" / "labels.json").read_text(encoding="utf-8"))
+    totals = {k: [0, 0, 0, 0] for k in KINDS}  # expected, found expected, extracted, extracted right
+    checked = 0
+    for name, label in labels.items():
+        path = SEEDS / name.split(":", 1)[1] if name.startswith("seed:") else HERE / "articles" / name
+        if not path.exists():
+            continue
+        checked += 1
+        payload = kb.ingest(path.read_bytes(), source=name).to_dict()
+        got = {"messages": [m["text"] for m in payload["messages"]],
+               "causes": payload["claims"]["cause"], "fixes": payload["claims"]["fix"],
+               "dead_ends": payload["claims"]["dead_end"]}
+        for kind in KINDS:
+            expected, extracted = label[kind], got[kind]
+            t = totals[kind]
+            t[0] += len(expected)
+            t[1] += sum(any(e.lower() in x.lower() for x in extracted) for e in expected)
+            t[2] += len(extracted)
+            t[3] += sum(any(e.lower() in x.lower() for e in expected) for x in extracted)
+        if "target" in label:
+            disputed = [d["sentence"] for d in payload["disputed"]]
+            ok = payload["target"] == label["target"] and all(
+                any(d in s for s in disputed) for d in label["disputed"])
+            print(f"  {name}: {payload['kind']} for {payload['target']}, disputed "
+                  f"{len(disputed)} ({'as labelled' if ok else 'NOT as labelled'})")
+    print(f"\n## ingest: {checked} labelled articles")
+    for kind, (expected, found, extracted, right) in totals.items():
+        recall = found / expected if expected else 1.0
+        precision = right / extracted if extracted else 1.0
+        print(f"{kind:<10} recall {recall:.2f} ({found}/{expected})  precision {precision:.2f} "
+              f"({right}/{extracted})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=bundled_corpus_dir())
@@ -159,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("  " + line)
         if DEV_ERRORS.exists():
             dev_errors_section(kb)
+        ingest_section(kb)
         if PEER.exists():
             peer_section(Path(cache))
     return 0
