@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.faces.conftest import running_server
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ERRORKB = str(Path(sys.executable).with_name("errorkb"))
 TRACEBACK = """Traceback (most recent call last):
   File "/srv/app/client.py", line 12, in fetch
     data = sock.recv(4096)
@@ -35,24 +31,9 @@ def browser_path() -> str:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {**os.environ, "ERRORKB_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
-    process = subprocess.Popen([ERRORKB, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):  # the first start builds the bundled index
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with running_server([], env, wait_seconds=300) as base:  # first start builds the index
         yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
 
 
 @pytest.mark.slow

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +10,10 @@ import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
+from tests.faces.conftest import ERRORKB, running_server
 from tests.factories import make_canon, write_canon
 
 TEXT = "ERROR widget: request to port 8443 timed out after 9s"
-ERRORKB = str(Path(sys.executable).with_name("errorkb"))
 
 
 @pytest.fixture(scope="module")
@@ -47,33 +43,10 @@ async def test_mcp_over_stdio(corpus: Path, env: dict[str, str]) -> None:
     assert result.structured_content["matches"][0]["id"] == "demo/widget-timeout"  # type: ignore[index]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(corpus: Path, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen([ERRORKB, "serve", "--port", str(port), "--no-bundled", "--corpus",
-                                str(corpus)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            process.terminate()
-            raise AssertionError(f"server did not start: {process.communicate()[1][:2000]!r}")
+    with running_server(["--no-bundled", "--corpus", str(corpus)], env) as base:
         yield base
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)
 
 
 @pytest.mark.slow
