@@ -5,6 +5,7 @@ Faces call these and present what they return; paths are always passed in.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -18,6 +19,7 @@ from errorkb.errors import InputError, InputTooLarge, RecordError
 from errorkb.exchange import EXPORT_FORMATS, export_records, load_paths
 from errorkb.match.normalize import strip_prefix
 from errorkb.model import Canon, Finding
+from errorkb.outcomes import Report, Tally, dead_end_fail_rate, workaround_rate
 from errorkb.records import (
     Loaded,
     canon_files,
@@ -244,3 +246,44 @@ def write_ingest(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         diff_file.write_text(proposal["diff"], encoding="utf-8")
         written += [proposal_file, diff_file]
     return written
+
+
+def apply_outcomes(corpus_dir: Path, reports: Iterable[Report]) -> list[Path]:
+    """Write effective rates from outcome reports into canon files. The rates the canon stated
+    before any report are kept in `extra.stated_rates` and stay the prior, so applying again
+    counts each report once."""
+    by_canon: dict[str, list[Report]] = {}
+    for report in reports:
+        by_canon.setdefault(report.canon_id, []).append(report)
+    changed = []
+    for item in load_yaml_tree(corpus_dir).loaded:
+        canon, got = item.canon, by_canon.get(item.canon.id)
+        if not got:
+            continue
+        stated = canon.extra.get("stated_rates") or {
+            "workarounds": [w.success_rate for w in canon.workarounds],
+            "dead_ends": [d.fail_rate for d in canon.dead_ends]}
+        tallies: dict[tuple[str, int], Tally] = {}
+        for r in got:
+            t = tallies.get((r.item_kind, r.item_index), Tally())
+            tallies[(r.item_kind, r.item_index)] = Tally(t.worked + r.worked, t.failed + (not r.worked))
+        workarounds = [dataclasses.replace(w, success_rate=round(workaround_rate(
+            stated["workarounds"][i], tallies[("workaround", i)]), 2))
+            if ("workaround", i) in tallies and i < len(stated["workarounds"]) else w
+            for i, w in enumerate(canon.workarounds)]
+        dead_ends = [dataclasses.replace(d, fail_rate=round(dead_end_fail_rate(
+            stated["dead_ends"][i], tallies[("dead_end", i)]), 2))
+            if ("dead_end", i) in tallies and i < len(stated["dead_ends"]) else d
+            for i, d in enumerate(canon.dead_ends)]
+        confirmed = max((r.created_at[:10] for r in got if r.worked and r.created_at),
+                        default=canon.last_confirmed)
+        updated = dataclasses.replace(
+            canon, workarounds=workarounds, dead_ends=dead_ends,
+            evidence_count=len(canon.all_sources()) + len(got),
+            last_confirmed=confirmed,
+            last_updated=max(filter(None, [canon.last_updated, confirmed]), default=None),
+            extra={**canon.extra, "stated_rates": stated})
+        if updated != canon:
+            Path(item.file).write_text(dump_canon(updated), encoding="utf-8")
+            changed.append(Path(item.file))
+    return changed

@@ -21,6 +21,7 @@ from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.ingest import Corpus, IngestResult, ingest
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.model import Canon
+from errorkb.outcomes import Report, SqliteOutcomeStore, Tally
 from errorkb.scan import Scanner, ScanReport
 from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
 
@@ -34,6 +35,7 @@ class LookupResult:
     matches: list[Match]  # known matches, best first
     nearest: list[Match]  # when there is no known match: the best candidates, marked as such
     canons: dict[str, Canon] = field(default_factory=dict)
+    tallies: dict[str, dict[tuple[str, int], Tally]] = field(default_factory=dict)
 
     @property
     def found(self) -> bool:
@@ -53,14 +55,17 @@ class ChainStep:
 class KnowledgeBase:
     """Canons from stacked corpora, indexed once, answered many times. Read-only."""
 
-    def __init__(self, store: IndexStore, stale: bool = False) -> None:
+    def __init__(self, store: IndexStore, stale: bool = False,
+                 outcomes: SqliteOutcomeStore | None = None) -> None:
         self.store = store
         self.stale = stale
+        self.outcomes = outcomes
 
     @classmethod
     def open(cls, corpus: Sequence[Path], *, cache_dir: Path, index_path: Path | None = None,
              rebuild_stale: bool = True, engine: str = "auto",
-             on_build: Callable[[Path], None] | None = None) -> KnowledgeBase:
+             on_build: Callable[[Path], None] | None = None,
+             outcomes: SqliteOutcomeStore | None = None) -> KnowledgeBase:
         """Open the index of `corpus` (later folders win on the same id).
 
         Built when missing; rebuilt when stale if `rebuild_stale`, else used as it is and
@@ -84,11 +89,11 @@ class KnowledgeBase:
             store = IndexStore(path, engine)
         if store.fingerprint != fingerprint:
             if not rebuild_stale:
-                return cls(store, stale=True)
+                return cls(store, stale=True, outcomes=outcomes)
             store.close()
             build()
             store = IndexStore(path, engine)
-        return cls(store)
+        return cls(store, outcomes=outcomes)
 
     def __len__(self) -> int:
         return len(self.store)
@@ -116,7 +121,32 @@ class KnowledgeBase:
         nearest = [] if known else ranked[:3]
         shown = known or nearest
         return LookupResult(norm, known, nearest,
-                            {m.canon_id: self.store.canon(m.key) for m in shown})
+                            {m.canon_id: self.store.canon(m.key) for m in shown},
+                            {m.canon_id: self.tallies(m.canon_id) for m in known})
+
+    def tallies(self, canon_id: str) -> dict[tuple[str, int], Tally]:
+        """Outcome reports per item of a canon: {("workaround", 0): Tally(worked, failed)}."""
+        return self.outcomes.tallies(canon_id) if self.outcomes is not None else {}
+
+    def report(self, report: Report) -> dict[str, object]:
+        """Append an outcome report; refuses unknown canons and items. A repeated
+        idempotency key is accepted and counted once."""
+        if self.outcomes is None:
+            raise InputError("no outcome store is configured", "pass --db sqlite:///path")
+        canon = self.canon(report.canon_id)
+        items = canon.workarounds if report.item_kind == "workaround" else canon.dead_ends
+        if report.item_kind not in ("workaround", "dead_end"):
+            raise InputError(f"unknown item kind {report.item_kind!r}", "workaround or dead_end")
+        if not 0 <= report.item_index < len(items):
+            raise NotFound(f"{report.canon_id} has no {report.item_kind} {report.item_index}",
+                           f"it has {len(items)} ({report.item_kind} 0–{len(items) - 1})")
+        if not report.idempotency_key.strip():
+            raise InputError("an idempotency key is required", "send the same key on retries")
+        stored = self.outcomes.append(report)
+        tally = self.tallies(canon.id).get((report.item_kind, report.item_index), Tally())
+        return {"stored": stored, "duplicate": not stored, "canon_id": canon.id,
+                "item": {"kind": report.item_kind, "index": report.item_index},
+                "reports": tally.reports, "worked": tally.worked, "failed": tally.failed}
 
     def scan(self, sources: Iterable[tuple[str, BinaryIO]], *,
              on_progress: Callable[[int], None] | None = None,

@@ -7,10 +7,13 @@ something refused), 2 trouble (bad usage, unreadable input).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
+import sqlite3
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
@@ -22,9 +25,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from errorkb import __version__, curate
-from errorkb.errors import ErrorkbError, InputError
+from errorkb.errors import ErrorkbError, InputError, NotFound
 from errorkb.faces.config import Settings, bundled_corpus_dir, from_environment
 from errorkb.index import build_index
+from errorkb.outcomes import Report, SqliteOutcomeStore
 from errorkb.records import dump_canon, to_data
 from errorkb.render import (
     LANGS,
@@ -77,10 +81,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="errorkb")
+@click.option("--db", help="Outcome store URL: sqlite:///path (or ERRORKB_DB).")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, db: str | None) -> None:
     """errorkb: known errors, their dead ends, workarounds and what comes next."""
-    ctx.obj = from_environment(os.environ, Settings())
+    settings = from_environment(os.environ, Settings())
+    ctx.obj = replace(settings, db=db) if db else settings
 
 
 @main.command("check")
@@ -185,13 +191,20 @@ def _announce_build(path: Path) -> None:
                       "this takes a few seconds)…[/]")
 
 
+def outcome_store(settings: Settings, create: bool) -> SqliteOutcomeStore | None:
+    """The outcome store: opened when it exists (reads) or when `create` (writes)."""
+    path = settings.outcomes_path()
+    return SqliteOutcomeStore(path) if create or path.exists() else None
+
+
 def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None) -> KnowledgeBase:
     settings = replace(settings, corpus=settings.corpus + corpus,
                        no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
     dirs = settings.corpus_dirs()
     bundled_only = not settings.corpus
     kb = KnowledgeBase.open(dirs, cache_dir=settings.cache_dir, index_path=settings.index,
-                            rebuild_stale=bundled_only, on_build=_announce_build)
+                            rebuild_stale=bundled_only, on_build=_announce_build,
+                            outcomes=outcome_store(settings, create=False))
     if kb.stale:
         flags = " ".join(f"--corpus {p}" for p in settings.corpus)
         err_console.print(f"[yellow]warning:[/] the index is older than the corpus; "
@@ -456,7 +469,9 @@ def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple
     """Serve the MCP tools over stdio (for Claude Desktop, Claude Code, Cursor, VS Code)."""
     from errorkb.faces.mcp_server import build_server
 
-    build_server(open_kb(settings, corpus, no_bundled), allow_paths).run("stdio")
+    kb = open_kb(settings, corpus, no_bundled)
+    kb.outcomes = outcome_store(settings, create=True)  # report_outcome writes (local user)
+    build_server(kb, allow_paths).run("stdio")
 
 
 @main.command("serve")
@@ -478,8 +493,9 @@ def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[
 
     from errorkb.faces.web.api import create_app
 
-    app = create_app(open_kb(settings, corpus, no_bundled), cors_origins=cors_origins,
-                     allow_paths=allow_paths)
+    kb = open_kb(settings, corpus, no_bundled)
+    kb.outcomes = outcome_store(settings, create=True)
+    app = create_app(kb, cors_origins=cors_origins, allow_paths=allow_paths)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -524,3 +540,107 @@ def ingest_command(settings: Settings, article: Path | None, source: str | None,
         emit_json(payload)
         return
     console.print(ingest_text(payload))
+
+
+@main.command("report")
+@click.argument("canon_id")
+@click.option("--workaround", type=click.IntRange(0), help="Index of the workaround tried.")
+@click.option("--dead-end", type=click.IntRange(0), help="Index of the dead end tried.")
+@click.option("--worked", required=True, type=click.Choice(["yes", "no"]))
+@click.option("--env", default="", help='Where, e.g. "Python 3.12; linux".')
+@click.option("--note", default="")
+@click.option("--key", help="Idempotency key (default: a new random one; reuse it on retries).")
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def report_command(settings: Settings, canon_id: str, workaround: int | None,
+                   dead_end: int | None, worked: str, env: str, note: str, key: str | None,
+                   corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
+    """Report whether a workaround or a dead end worked; rates follow at read time."""
+    if (workaround is None) == (dead_end is None):
+        raise InputError("give exactly one of --workaround N or --dead-end N")
+    kb = open_kb(settings, corpus, no_bundled)
+    kb.outcomes = outcome_store(settings, create=True)
+    kind, index = ("workaround", workaround) if workaround is not None else ("dead_end", dead_end)
+    assert index is not None
+    result = kb.report(Report(canon_id, kind, index, worked == "yes", key or uuid.uuid4().hex,
+                              env[:500], note[:2000], "cli"))
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"{'stored' if result['stored'] else 'already counted'}: {result['reports']} "
+                      f"report(s) for {canon_id} {kind} {index}", markup=False)
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens for writes over HTTP (stored hashed; shown once)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@click.pass_obj
+@handles_errors
+def token_create(settings: Settings, name: str) -> None:
+    store = outcome_store(settings, create=True)
+    assert store is not None
+    try:
+        token = store.create_token(name)
+    except sqlite3.IntegrityError:
+        raise InputError(f"a token named {name!r} exists", "pick another name") from None
+    click.echo(token)
+
+
+@token_group.command("list")
+@click.pass_obj
+@handles_errors
+def token_list(settings: Settings) -> None:
+    store = outcome_store(settings, create=True)
+    assert store is not None
+    for name, created, revoked in store.list_tokens():
+        click.echo(f"{name}\tcreated {created}" + (f"\trevoked {revoked}" if revoked else ""))
+
+
+@token_group.command("revoke")
+@click.argument("name")
+@click.pass_obj
+@handles_errors
+def token_revoke(settings: Settings, name: str) -> None:
+    store = outcome_store(settings, create=True)
+    assert store is not None
+    if not store.revoke_token(name):
+        raise NotFound(f"no live token named {name!r}")
+    click.echo(f"revoked {name}")
+
+
+@main.group("outcomes")
+def outcomes_group() -> None:
+    """Outcome reports for curators."""
+
+
+@outcomes_group.command("export")
+@json_option
+@click.pass_obj
+@handles_errors
+def outcomes_export(settings: Settings, as_json: bool) -> None:
+    """Every report, one per line (JSON Lines with --json, tab-separated otherwise)."""
+    store = outcome_store(settings, create=False)
+    for report in store.export() if store else []:
+        if as_json:
+            click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False))
+        else:
+            click.echo("\t".join(str(v) for v in dataclasses.astuple(report)))
+
+
+@outcomes_group.command("apply")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+@handles_errors
+def outcomes_apply(settings: Settings, corpus_dir: Path) -> None:
+    """Write measured rates, evidence_count and last_confirmed into canon files."""
+    store = outcome_store(settings, create=False)
+    changed = curate.apply_outcomes(corpus_dir, store.export() if store else iter(()))
+    for path in changed:
+        console.print(f"updated {path}", markup=False)
+    console.print(f"{len(changed)} canon file(s) updated", markup=False)

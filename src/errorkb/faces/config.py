@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import errorkb
+from errorkb.errors import InputError
 
 
 def bundled_corpus_dir() -> Path:
@@ -37,6 +38,20 @@ class Settings:
     cache_dir: Path = field(default_factory=default_cache_dir, metadata={
         "help": "where indexes are kept (default: $XDG_CACHE_HOME/errorkb)"})
     lang: str = field(default="en", metadata={"help": "answer language: en or zh"})
+    db: str = field(default="", metadata={
+        "help": "outcome store: sqlite:///path (default: $XDG_DATA_HOME/errorkb/outcomes.sqlite)"})
+
+    def outcomes_path(self) -> Path:
+        """The SQLite file of outcome reports and tokens named by `db`."""
+        if not self.db:
+            base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+            return Path(base) / "errorkb" / "outcomes.sqlite"
+        if self.db.startswith("sqlite:///"):
+            return Path(self.db[len("sqlite:///"):])
+        if self.db.startswith(("postgresql://", "postgres://")):
+            raise InputError("PostgreSQL outcome stores are not supported yet",
+                             "use sqlite:///path for now")
+        raise InputError(f"unknown database URL {self.db!r}", "use sqlite:///path")
 
     def corpus_dirs(self) -> tuple[Path, ...]:
         bundled = () if self.no_bundled else (bundled_corpus_dir(),)

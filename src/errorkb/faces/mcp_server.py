@@ -19,6 +19,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from errorkb.errors import ErrorkbError, InputError, InputTooLarge
+from errorkb.outcomes import Report
 from errorkb.records import to_data
 from errorkb.render import chain_payload, error_payload, findings_payload, lookup_payload
 from errorkb.render.agent import agent_text
@@ -134,6 +135,25 @@ def build_server(kb: KnowledgeBase, allow_paths: tuple[Path, ...] = ()) -> MCPSe
         def run() -> dict[str, Any]:
             report = kb.check_canon_text(canon_text)
             return findings_payload(report.findings, report.checked)
+        return _answer(run)
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
+                                             idempotent_hint=True, open_world_hint=False))
+    def report_outcome(canon_id: str, worked: bool,
+                       idempotency_key: Annotated[str, Field(min_length=8, max_length=200)],
+                       workaround: Annotated[int | None, Field(ge=0)] = None,
+                       dead_end: Annotated[int | None, Field(ge=0)] = None,
+                       env: Annotated[str, Field(max_length=500)] = "",
+                       note: Annotated[str, Field(max_length=2000)] = "") -> CallToolResult:
+        """Report whether a workaround (or a dead end) worked, so its effective rate follows.
+        Reuse the idempotency key on retries: a report counts once."""
+        def run() -> dict[str, Any]:
+            if (workaround is None) == (dead_end is None):
+                raise InputError("give exactly one of `workaround` or `dead_end`")
+            kind, index = ("workaround", workaround) if workaround is not None \
+                else ("dead_end", dead_end)
+            return kb.report(Report(canon_id, kind, int(index or 0), worked, idempotency_key,
+                                    env, note, "mcp"))
         return _answer(run)
 
     @server.tool(annotations=READ_ONLY)

@@ -11,6 +11,7 @@ from typing import Any
 from errorkb.errors import ErrorkbError
 from errorkb.match import Match
 from errorkb.model import Canon, Finding
+from errorkb.outcomes import Tally, dead_end_fail_rate, workaround_rate
 from errorkb.service import ChainStep, LookupResult
 from errorkb.validate import summarize
 
@@ -31,9 +32,17 @@ def _pick(lang: str, en: str, zh: str) -> str:
     return zh if lang == "zh" and zh.strip() else en
 
 
-def canon_summary(canon: Canon, lang: str = "en") -> dict[str, Any]:
-    """What an agent needs to act: what not to try, what works, what comes next."""
+def _rates(stated: float | None, tally: Tally, effective: float) -> dict[str, Any]:
+    shown = None if stated is None and not tally.reports else round(effective, 3)
+    return {"reports": tally.reports, "effective_rate": shown}
+
+
+def canon_summary(canon: Canon, lang: str = "en",
+                  tallies: dict[tuple[str, int], Tally] | None = None) -> dict[str, Any]:
+    """What an agent needs to act: what not to try, what works, what comes next — with the
+    stated rates, the outcome reports received and the effective rate they give."""
     graph = canon.transition_graph
+    tallies = tallies or {}
     return {
         "id": canon.id,
         "signature": _pick(lang, canon.signature, canon.signature_zh),
@@ -43,13 +52,19 @@ def canon_summary(canon: Canon, lang: str = "en") -> dict[str, Any]:
         "dead_ends": [{"action": _pick(lang, d.action, d.action_zh),
                        "why_fails": _pick(lang, d.why_fails, d.why_fails_zh),
                        "fail_rate": d.fail_rate,
+                       **_rates(d.fail_rate, tallies.get(("dead_end", i), Tally()),
+                                dead_end_fail_rate(d.fail_rate,
+                                                   tallies.get(("dead_end", i), Tally()))),
                        "condition": _pick(lang, d.condition, d.condition_zh)}
-                      for d in canon.dead_ends],
+                      for i, d in enumerate(canon.dead_ends)],
         "workarounds": [{"action": _pick(lang, w.action, w.action_zh),
                          "how": _pick(lang, w.how, w.how_zh),
                          "success_rate": w.success_rate,
+                         **_rates(w.success_rate, tallies.get(("workaround", i), Tally()),
+                                  workaround_rate(w.success_rate,
+                                                  tallies.get(("workaround", i), Tally()))),
                          "condition": _pick(lang, w.condition, w.condition_zh)}
-                        for w in canon.workarounds],
+                        for i, w in enumerate(canon.workarounds)],
         "leads_to": [{"id": t.error_id, "probability": t.probability,
                       "condition": _pick(lang, t.condition, t.condition_zh)}
                      for t in graph.leads_to],
@@ -66,10 +81,11 @@ def _score(match: Match) -> dict[str, Any]:
             "score_parts": {k: round(v, 4) for k, v in match.parts.items()}}
 
 
-def match_payload(match: Match, canon: Canon, lang: str) -> dict[str, Any]:
+def match_payload(match: Match, canon: Canon, lang: str,
+                  tallies: dict[tuple[str, int], Tally] | None = None) -> dict[str, Any]:
     return {"id": match.canon_id, "known": match.known, **_score(match),
             "captures": match.captures, "named_captures": match.named,
-            "matched_text": match.matched_text, **canon_summary(canon, lang)}
+            "matched_text": match.matched_text, **canon_summary(canon, lang, tallies)}
 
 
 def lookup_payload(result: LookupResult, lang: str = "en") -> dict[str, Any]:
@@ -78,7 +94,8 @@ def lookup_payload(result: LookupResult, lang: str = "en") -> dict[str, Any]:
     return {
         "found": result.found,
         "query": {"decisive_lines": decisive, "codes": sorted(query.codes)},
-        "matches": [match_payload(m, result.canons[m.canon_id], lang) for m in result.matches],
+        "matches": [match_payload(m, result.canons[m.canon_id], lang, result.tallies.get(m.canon_id))
+                    for m in result.matches],
         "nearest": [{"id": m.canon_id, "known": False, **_score(m),
                      "signature": _pick(lang, result.canons[m.canon_id].signature,
                                         result.canons[m.canon_id].signature_zh)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,12 +19,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from errorkb import __version__
-from errorkb.errors import ErrorkbError, InputTooLarge, NotFound
+from errorkb.errors import ErrorkbError, InputError, InputTooLarge, NotFound
 from errorkb.faces.mcp_server import build_server
 from errorkb.faces.web.pages import page_router
+from errorkb.outcomes import Report
 from errorkb.records import to_data
 from errorkb.render import LANGS, chain_payload, error_payload, lookup_payload
 from errorkb.service import MAX_LOOKUP_CHARS, KnowledgeBase
@@ -46,6 +48,16 @@ class BatchBody(BaseModel):
     texts: list[str] = Field(min_length=1, max_length=MAX_BATCH)
     env: str | None = Field(default=None, max_length=500)
     lang: str = Field(default="en", pattern="^(en|zh)$")
+
+
+class OutcomeBody(BaseModel):
+    canon_id: str = Field(min_length=3, max_length=300)
+    workaround: int | None = Field(default=None, ge=0, le=1000)
+    dead_end: int | None = Field(default=None, ge=0, le=1000)
+    worked: bool
+    idempotency_key: str = Field(min_length=8, max_length=200)
+    env: str = Field(default="", max_length=500)
+    note: str = Field(default="", max_length=2000)
 
 
 class IngestBody(BaseModel):
@@ -88,6 +100,59 @@ class _Swappable:
         await self.app(scope, receive, send)
 
 
+WRITE_TOOLS = frozenset({"report_outcome"})
+
+
+class McpWriteGuard:
+    """MCP over HTTP: a tool call that writes needs a valid bearer token; reads stay open."""
+
+    def __init__(self, app: ASGIApp, kb: KnowledgeBase) -> None:
+        self.app, self.kb = app, kb
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if self._writes(body) and not self._authorized(scope):
+            await _error(401, "unauthorized", "writes over MCP need `Authorization: Bearer "
+                         "<token>`", "errorkb token create NAME")(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    def _writes(body: bytes) -> bool:
+        try:
+            data = json.loads(body or b"null")
+        except ValueError:
+            return False
+        calls = data if isinstance(data, list) else [data]
+        return any(isinstance(c, dict) and c.get("method") == "tools/call"
+                   and isinstance(c.get("params"), dict) and c["params"].get("name") in WRITE_TOOLS
+                   for c in calls)
+
+    def _authorized(self, scope: Scope) -> bool:
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        return bool(self.kb.outcomes and scheme.lower() == "bearer" and token.strip()
+                    and self.kb.outcomes.token_name(token.strip()))
+
+
 def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
                allow_paths: tuple[Path, ...] = ()) -> FastAPI:
     mcp = build_server(kb, allow_paths)
@@ -107,7 +172,7 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     app.add_middleware(BodyCap, limit=MAX_BODY_BYTES, scan_limit=MAX_SCAN_BYTES)
-    app.mount("/mcp", mcp_mount)
+    app.mount("/mcp", McpWriteGuard(mcp_mount, kb))
     app.include_router(page_router(kb, MAX_SCAN_BYTES))
 
     @app.exception_handler(ErrorkbError)
@@ -125,7 +190,8 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
 
     @app.exception_handler(HTTPException)
     async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http_error", str(exc.detail))
+        code = "unauthorized" if exc.status_code == 401 else "http_error"
+        return _error(exc.status_code, code, str(exc.detail))
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -180,6 +246,28 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
         if len(data) > MAX_SCAN_BYTES:
             raise InputTooLarge(f"upload over {MAX_SCAN_BYTES:,} bytes", "scan it with the CLI")
         return kb.scan([(file.filename or "upload", io.BytesIO(data))]).to_dict()
+
+    def token_name(request: Request) -> str:
+        """The caller's token name; 401 with the one error body when missing or wrong."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        name = kb.outcomes.token_name(token.strip()) if kb.outcomes and scheme.lower() == "bearer" \
+            and token.strip() else None
+        if name is None:
+            raise HTTPException(401, "a valid `Authorization: Bearer <token>` is required for "
+                                     "writes (errorkb token create NAME)")
+        return name
+
+    @app.post("/api/v1/outcomes")
+    def outcomes(body: OutcomeBody, request: Request) -> dict[str, Any]:
+        """Report whether a workaround or dead end worked (needs a token)."""
+        name = token_name(request)
+        if (body.workaround is None) == (body.dead_end is None):
+            raise InputError("give exactly one of `workaround` or `dead_end`")
+        kind, index = ("workaround", body.workaround) if body.workaround is not None \
+            else ("dead_end", body.dead_end)
+        return kb.report(Report(body.canon_id, kind, int(index or 0), body.worked,
+                                body.idempotency_key, body.env, body.note, name))
 
     @app.post("/api/v1/ingest")
     def ingest(body: IngestBody) -> dict[str, Any]:
