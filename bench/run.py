@@ -243,6 +243,20 @@ def bench_http(workdir: Path, seconds: float = 10.0, clients: int = 8) -> None:
         server.wait(timeout=10)
 
 
+def bench_outcomes(workdir: Path, count: int = 2000) -> None:
+    """Durable outcome writes per second (SQLite, WAL, synchronous=FULL), one writer."""
+    from errorkb.outcomes import Report, SqliteOutcomeStore
+
+    store = SqliteOutcomeStore(workdir / "outcomes-bench.sqlite")
+    started = time.perf_counter()
+    for i in range(count):
+        store.append(Report("network/connection-reset-by-peer", "workaround", 0, i % 2 == 0,
+                            f"bench-{i}"))
+    seconds = time.perf_counter() - started
+    store.close()
+    print(f"\noutcome writes (SQLite, durable commits, one writer): {count / seconds:.0f}/s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,10,50")
@@ -264,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.scan_mb:
             bench_scan(workdir, args.scan_mb, rng)
         bench_http(workdir)
+        bench_outcomes(workdir)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this run: {peak:.0f} MB")
     return 0
