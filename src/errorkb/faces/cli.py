@@ -558,19 +558,17 @@ def report_command(settings: Settings, canon_id: str, workaround: int | None,
                    dead_end: int | None, worked: str, env: str, note: str, key: str | None,
                    corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
     """Report whether a workaround or a dead end worked; rates follow at read time."""
-    if (workaround is None) == (dead_end is None):
-        raise InputError("give exactly one of --workaround N or --dead-end N")
+    entry = Report.for_item(canon_id, workaround=workaround, dead_end=dead_end,
+                            worked=worked == "yes", idempotency_key=key or uuid.uuid4().hex,
+                            env=env[:500], note=note[:2000], token_name="cli")
     kb = open_kb(settings, corpus, no_bundled)
     kb.outcomes = outcome_store(settings, create=True)
-    kind, index = ("workaround", workaround) if workaround is not None else ("dead_end", dead_end)
-    assert index is not None
-    result = kb.report(Report(canon_id, kind, index, worked == "yes", key or uuid.uuid4().hex,
-                              env[:500], note[:2000], "cli"))
+    result = kb.report(entry)
     if as_json:
         emit_json(result)
     else:
         console.print(f"{'stored' if result['stored'] else 'already counted'}: {result['reports']} "
-                      f"report(s) for {canon_id} {kind} {index}", markup=False)
+                      f"report(s) for {canon_id} {entry.item_kind} {entry.item_index}", markup=False)
 
 
 @main.group("token")

@@ -147,14 +147,9 @@ def build_server(kb: KnowledgeBase, allow_paths: tuple[Path, ...] = ()) -> MCPSe
                        note: Annotated[str, Field(max_length=2000)] = "") -> CallToolResult:
         """Report whether a workaround (or a dead end) worked, so its effective rate follows.
         Reuse the idempotency key on retries: a report counts once."""
-        def run() -> dict[str, Any]:
-            if (workaround is None) == (dead_end is None):
-                raise InputError("give exactly one of `workaround` or `dead_end`")
-            kind, index = ("workaround", workaround) if workaround is not None \
-                else ("dead_end", dead_end)
-            return kb.report(Report(canon_id, kind, int(index or 0), worked, idempotency_key,
-                                    env, note, "mcp"))
-        return _answer(run)
+        return _answer(lambda: kb.report(Report.for_item(
+            canon_id, workaround=workaround, dead_end=dead_end, worked=worked,
+            idempotency_key=idempotency_key, env=env, note=note, token_name="mcp")))
 
     @server.tool(annotations=READ_ONLY)
     def draft_canon_from_article(article: Annotated[str, Field(max_length=2_000_000)],

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from errorkb.errors import InputError
 from errorkb.outcomes.rates import Tally
 
 MIGRATIONS = [
@@ -55,6 +56,16 @@ class Report:
     note: str = ""
     token_name: str = ""
     created_at: str = ""
+
+    @classmethod
+    def for_item(cls, canon_id: str, *, workaround: int | None, dead_end: int | None,
+                 worked: bool, idempotency_key: str, env: str = "", note: str = "",
+                 token_name: str = "") -> Report:
+        """A report on exactly one item, named the way every face takes it."""
+        if (workaround is None) == (dead_end is None):
+            raise InputError("give exactly one of a workaround or a dead end index")
+        kind, index = ("workaround", workaround) if workaround is not None else ("dead_end", dead_end)
+        return cls(canon_id, kind, int(index or 0), worked, idempotency_key, env, note, token_name)
 
 
 def _now() -> str:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from errorkb import __version__
-from errorkb.errors import ErrorkbError, InputError, InputTooLarge, NotFound
+from errorkb.errors import ErrorkbError, InputTooLarge, NotFound
 from errorkb.faces.mcp_server import build_server
 from errorkb.faces.web.pages import page_router
 from errorkb.outcomes import Report
@@ -103,6 +103,14 @@ class _Swappable:
 WRITE_TOOLS = frozenset({"report_outcome"})
 
 
+def bearer_token_name(kb: KnowledgeBase, authorization: str) -> str | None:
+    """The name of the live token in an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = authorization.partition(" ")
+    if kb.outcomes is None or scheme.lower() != "bearer" or not token.strip():
+        return None
+    return kb.outcomes.token_name(token.strip())
+
+
 class McpWriteGuard:
     """MCP over HTTP: a tool call that writes needs a valid bearer token; reads stay open."""
 
@@ -148,9 +156,7 @@ class McpWriteGuard:
 
     def _authorized(self, scope: Scope) -> bool:
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = header.partition(" ")
-        return bool(self.kb.outcomes and scheme.lower() == "bearer" and token.strip()
-                    and self.kb.outcomes.token_name(token.strip()))
+        return bearer_token_name(self.kb, header) is not None
 
 
 def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
@@ -249,10 +255,7 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
 
     def token_name(request: Request) -> str:
         """The caller's token name; 401 with the one error body when missing or wrong."""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        name = kb.outcomes.token_name(token.strip()) if kb.outcomes and scheme.lower() == "bearer" \
-            and token.strip() else None
+        name = bearer_token_name(kb, request.headers.get("authorization", ""))
         if name is None:
             raise HTTPException(401, "a valid `Authorization: Bearer <token>` is required for "
                                      "writes (errorkb token create NAME)")
@@ -261,13 +264,10 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
     @app.post("/api/v1/outcomes")
     def outcomes(body: OutcomeBody, request: Request) -> dict[str, Any]:
         """Report whether a workaround or dead end worked (needs a token)."""
-        name = token_name(request)
-        if (body.workaround is None) == (body.dead_end is None):
-            raise InputError("give exactly one of `workaround` or `dead_end`")
-        kind, index = ("workaround", body.workaround) if body.workaround is not None \
-            else ("dead_end", body.dead_end)
-        return kb.report(Report(body.canon_id, kind, int(index or 0), body.worked,
-                                body.idempotency_key, body.env, body.note, name))
+        return kb.report(Report.for_item(
+            body.canon_id, workaround=body.workaround, dead_end=body.dead_end, worked=body.worked,
+            idempotency_key=body.idempotency_key, env=body.env, note=body.note,
+            token_name=token_name(request)))
 
     @app.post("/api/v1/ingest")
     def ingest(body: IngestBody) -> dict[str, Any]:
