@@ -94,3 +94,11 @@ def test_a_proposal_applies_once_and_then_is_stale(kb: KnowledgeBase, tmp_path: 
 def test_unusable_articles_are_refused(kb: KnowledgeBase, data: bytes) -> None:
     with pytest.raises(InputError):
         kb.ingest(data, source="bad")
+
+
+def test_indented_prose_of_a_manual_page_is_prose_and_short_indented_lines_are_code() -> None:
+    page = ("NOTE\n       If you do not want to lose your work you would need to first fetch the "
+            "history from the repository.\n\n    FATAL:  sorry, too many clients already\n")
+    article = read_article(page.encode())
+    assert [(b.kind, b.text[:12]) for b in article.blocks] == [
+        ("text", "NOTE If you "), ("code", "FATAL:  sorr")]

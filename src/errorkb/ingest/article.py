@@ -95,6 +95,13 @@ _FENCE = re.compile(r"^(```|~~~)")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 
 
+def _looks_like_prose(line: str) -> bool:
+    """Indented text that reads as sentences (manual pages indent their paragraphs), not code."""
+    words = line.split()
+    alphabetic = sum(w.strip(".,;:()\"'").isalpha() for w in words)
+    return len(words) >= 8 and alphabetic >= 0.7 * len(words)
+
+
 def _from_markdown(text: str) -> Article:
     article = Article()
     paragraph: list[str] = []
@@ -122,7 +129,7 @@ def _from_markdown(text: str) -> Article:
             flush()
             article.blocks.append(Block("heading", heading.group(1).strip()))
             article.title = article.title or heading.group(1).strip()
-        elif line.startswith(("    ", "\t")) and not paragraph:
+        elif line.startswith(("    ", "\t")) and not paragraph and not _looks_like_prose(line):
             article.blocks.append(Block("code", line.strip()))
         elif not line.strip():
             flush()
