@@ -34,3 +34,11 @@ def test_every_finding_code_is_documented() -> None:
     emitted |= {"unreadable", "too-large"}
     assert len(emitted) > 25
     assert emitted <= CODES, f"undocumented codes: {sorted(emitted - CODES)}"
+
+
+def test_every_setting_is_documented() -> None:
+    from errorkb.faces.config import SETTINGS
+
+    settings_doc = (REPO / "docs" / "settings.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", settings_doc, flags=re.MULTILINE))
+    assert set(SETTINGS) == documented

@@ -642,3 +642,23 @@ def outcomes_apply(settings: Settings, corpus_dir: Path) -> None:
     for path in changed:
         console.print(f"updated {path}", markup=False)
     console.print(f"{len(changed)} canon file(s) updated", markup=False)
+
+
+@main.command("stats")
+@corpus_options
+@json_option
+@click.pass_obj
+@handles_errors
+def stats_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None,
+                  as_json: bool) -> None:
+    """Canons per domain, the engine in use and the index file."""
+    stats = open_kb(settings, corpus, no_bundled).stats()
+    if as_json:
+        emit_json(stats)
+        return
+    domains = stats.pop("domains")
+    assert isinstance(domains, dict)
+    for key, value in stats.items():
+        console.print(f"{key}: {value}", markup=False)
+    for domain, count in domains.items():
+        console.print(f"  {domain:<12} {count}", markup=False)
