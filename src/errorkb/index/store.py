@@ -119,7 +119,7 @@ class IndexStore:
             if domain is None or facts.domain == domain:
                 yield facts.id
 
-    def lexical(self, query_terms: Sequence[str], limit: int = 20) -> list[tuple[int, float]]:
+    def lexical(self, query_terms: Sequence[str], limit: int = 8) -> list[tuple[int, float]]:
         """Canons sharing words with the query: (key, idf-weighted share of the query's words).
 
         Candidates come from the query's rarer words (a word in more than a tenth of the
