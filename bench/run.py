@@ -244,17 +244,27 @@ def bench_http(workdir: Path, seconds: float = 10.0, clients: int = 8) -> None:
 
 
 def bench_outcomes(workdir: Path, count: int = 2000) -> None:
-    """Durable outcome writes per second (SQLite, WAL, synchronous=FULL), one writer."""
-    from errorkb.outcomes import Report, SqliteOutcomeStore
+    """Durable outcome writes per second, one writer: SQLite (WAL, synchronous=FULL), and
+    PostgreSQL when ERRORKB_TEST_PG names a server (e.g. from .ci/start-postgres)."""
+    import os
+    import uuid
 
-    store = SqliteOutcomeStore(workdir / "outcomes-bench.sqlite")
-    started = time.perf_counter()
-    for i in range(count):
-        store.append(Report("network/connection-reset-by-peer", "workaround", 0, i % 2 == 0,
-                            f"bench-{i}"))
-    seconds = time.perf_counter() - started
-    store.close()
-    print(f"\noutcome writes (SQLite, durable commits, one writer): {count / seconds:.0f}/s")
+    from errorkb.outcomes import Report, open_outcome_store
+
+    urls = {"SQLite": f"sqlite:///{workdir}/outcomes-bench.sqlite"}
+    if os.environ.get("ERRORKB_TEST_PG"):
+        urls["PostgreSQL"] = os.environ["ERRORKB_TEST_PG"]
+    run = uuid.uuid4().hex[:8]
+    for name, url in urls.items():
+        store = open_outcome_store(url, create=True)
+        assert store is not None
+        started = time.perf_counter()
+        for i in range(count):
+            store.append(Report("network/connection-reset-by-peer", "workaround", 0, i % 2 == 0,
+                                f"bench-{run}-{i}"))
+        seconds = time.perf_counter() - started
+        store.close()
+        print(f"outcome writes ({name}, durable commits, one writer): {count / seconds:.0f}/s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +18,13 @@ from fastapi.testclient import TestClient
 from errorkb.errors import NotFound
 from errorkb.faces.cli import main
 from errorkb.faces.web.api import create_app
-from errorkb.outcomes import Report, SqliteOutcomeStore, Tally, dead_end_fail_rate, workaround_rate
+from errorkb.outcomes import (
+    Report,
+    Tally,
+    dead_end_fail_rate,
+    open_outcome_store,
+    workaround_rate,
+)
 from errorkb.records import load_yaml_tree
 from errorkb.service import KnowledgeBase
 from tests.factories import make_canon, write_canon
@@ -30,6 +37,33 @@ def test_a_workaround_stated_at_0_9_that_fails_ten_times_drops() -> None:
     assert dead_end_fail_rate(0.8, Tally(worked=10)) == pytest.approx(0.4)
 
 
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every store test runs on SQLite, and on a real PostgreSQL server (CI starts one with
+    .ci/start-postgres; ERRORKB_REQUIRE_PG=1 makes a missing server a failure, not a skip)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/outcomes.sqlite"
+    url = os.environ.get("ERRORKB_TEST_PG")
+    if not url:
+        if os.environ.get("ERRORKB_REQUIRE_PG") == "1":
+            pytest.fail("ERRORKB_TEST_PG is not set (.ci/run starts PostgreSQL)")
+        pytest.skip("no PostgreSQL server here (set ERRORKB_TEST_PG)")
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS reports, tokens, errorkb_migrations")
+    return url
+
+
+def store_at(url: str) -> Any:
+    store = open_outcome_store(url, create=True)
+    assert store is not None
+    return store
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     write_canon(tmp_path / "canon", make_canon())
@@ -37,9 +71,8 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def kb(corpus: Path, tmp_path: Path) -> KnowledgeBase:
-    return KnowledgeBase.open([corpus], cache_dir=tmp_path / "cache",
-                              outcomes=SqliteOutcomeStore(tmp_path / "outcomes.sqlite"))
+def kb(corpus: Path, tmp_path: Path, db_url: str) -> KnowledgeBase:
+    return KnowledgeBase.open([corpus], cache_dir=tmp_path / "cache", outcomes=store_at(db_url))
 
 
 def report(key: str, worked: bool = False, index: int = 0) -> Report:
@@ -68,12 +101,20 @@ def test_reports_for_unknown_canons_or_items_are_refused(kb: KnowledgeBase) -> N
         kb.report(report("key-2", index=5))
 
 
-def test_tokens_are_stored_hashed_and_can_be_revoked(tmp_path: Path) -> None:
-    store = SqliteOutcomeStore(tmp_path / "o.sqlite")
+def test_tokens_are_stored_hashed_and_can_be_revoked(db_url: str) -> None:
+    store = store_at(db_url)
     token = store.create_token("ci")
     assert store.token_name(token) == "ci" and store.token_name(token + "x") is None
-    assert token.encode() not in (tmp_path / "o.sqlite").read_bytes()
     assert store.revoke_token("ci") and store.token_name(token) is None
+    with pytest.raises(ValueError):
+        store.create_token("ci")
+
+
+def test_the_sqlite_file_holds_no_token_in_clear(tmp_path: Path) -> None:
+    store = store_at(f"sqlite:///{tmp_path}/o.sqlite")
+    token = store.create_token("ci")
+    store.close()
+    assert token.encode() not in (tmp_path / "o.sqlite").read_bytes()
 
 
 def test_http_writes_need_a_token(kb: KnowledgeBase) -> None:
@@ -96,34 +137,32 @@ def test_http_writes_need_a_token(kb: KnowledgeBase) -> None:
 
 
 def _writer(db: str, corpus: str, cache: str, worker: int) -> None:
-    kb = KnowledgeBase.open([Path(corpus)], cache_dir=Path(cache),
-                            outcomes=SqliteOutcomeStore(Path(db)))
+    kb = KnowledgeBase.open([Path(corpus)], cache_dir=Path(cache), outcomes=store_at(db))
     for i in range(500):
         kb.report(Report("demo/widget-timeout", "workaround", 0, i % 2 == 0, f"w{worker}-{i}"))
 
 
-def test_eight_processes_writing_at_once_lose_nothing(corpus: Path, tmp_path: Path) -> None:
-    db = tmp_path / "shared.sqlite"
-    SqliteOutcomeStore(db).close()
+def test_eight_processes_writing_at_once_lose_nothing(corpus: Path, tmp_path: Path,
+                                                     db_url: str) -> None:
+    store_at(db_url).close()
     KnowledgeBase.open([corpus], cache_dir=tmp_path / "cache")  # build the index once
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_writer, args=(str(db), str(corpus), str(tmp_path / "cache"), w))
+    workers = [context.Process(target=_writer, args=(db_url, str(corpus), str(tmp_path / "cache"), w))
                for w in range(8)]
     for w in workers:
         w.start()
     for w in workers:
         w.join(timeout=300)
         assert w.exitcode == 0
-    store = SqliteOutcomeStore(db)
+    store = store_at(db_url)
     assert store.count() == 4000
     assert store.tallies("demo/widget-timeout") == {("workaround", 0): Tally(2000, 2000)}
 
 
 WRITER = """
 import sys
-from pathlib import Path
-from errorkb.outcomes import Report, SqliteOutcomeStore
-store = SqliteOutcomeStore(Path(sys.argv[1]))
+from errorkb.outcomes import Report, open_outcome_store
+store = open_outcome_store(sys.argv[1], create=True)
 i = 0
 while True:
     key = f"kill-{i}"
@@ -133,21 +172,20 @@ while True:
 """
 
 
-def test_a_writer_killed_mid_stream_loses_no_acknowledged_report(tmp_path: Path) -> None:
-    db = tmp_path / "kill.sqlite"
-    process = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], stdout=subprocess.PIPE,
+def test_a_writer_killed_mid_stream_loses_no_acknowledged_report(db_url: str) -> None:
+    process = subprocess.Popen([sys.executable, "-c", WRITER, db_url], stdout=subprocess.PIPE,
                                text=True)
     assert process.stdout is not None
     acknowledged = [process.stdout.readline().strip() for _ in range(300)]
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     process.stdout.close()
-    stored = {r.idempotency_key for r in SqliteOutcomeStore(db).export()}
+    stored = {r.idempotency_key for r in store_at(db_url).export()}
     assert set(acknowledged) <= stored
 
 
-def test_cli_report_export_and_apply(corpus: Path, tmp_path: Path) -> None:
-    env = {"ERRORKB_CACHE_DIR": str(tmp_path / "cache"), "ERRORKB_DB": f"sqlite:///{tmp_path}/o.sqlite"}
+def test_cli_report_export_and_apply(corpus: Path, tmp_path: Path, db_url: str) -> None:
+    env = {"ERRORKB_CACHE_DIR": str(tmp_path / "cache"), "ERRORKB_DB": db_url}
     runner = CliRunner()
     for i in range(10):
         result = runner.invoke(main, ["report", "demo/widget-timeout", "--workaround", "0",

@@ -21,7 +21,7 @@ from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.ingest import Corpus, IngestResult, ingest
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.model import Canon
-from errorkb.outcomes import Report, SqliteOutcomeStore, Tally
+from errorkb.outcomes import OutcomeStore, Report, Tally
 from errorkb.scan import Scanner, ScanReport
 from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
 
@@ -56,7 +56,7 @@ class KnowledgeBase:
     """Canons from stacked corpora, indexed once, answered many times. Read-only."""
 
     def __init__(self, store: IndexStore, stale: bool = False,
-                 outcomes: SqliteOutcomeStore | None = None) -> None:
+                 outcomes: OutcomeStore | None = None) -> None:
         self.store = store
         self.stale = stale
         self.outcomes = outcomes
@@ -65,7 +65,7 @@ class KnowledgeBase:
     def open(cls, corpus: Sequence[Path], *, cache_dir: Path, index_path: Path | None = None,
              rebuild_stale: bool = True, engine: str = "auto",
              on_build: Callable[[Path], None] | None = None,
-             outcomes: SqliteOutcomeStore | None = None) -> KnowledgeBase:
+             outcomes: OutcomeStore | None = None) -> KnowledgeBase:
         """Open the index of `corpus` (later folders win on the same id).
 
         Built when missing; rebuilt when stale if `rebuild_stale`, else used as it is and

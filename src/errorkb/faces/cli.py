@@ -11,7 +11,6 @@ import dataclasses
 import datetime
 import json
 import os
-import sqlite3
 import sys
 import uuid
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from errorkb import __version__, curate
 from errorkb.errors import ErrorkbError, InputError, NotFound
 from errorkb.faces.config import Settings, bundled_corpus_dir, from_environment
 from errorkb.index import build_index
-from errorkb.outcomes import Report, SqliteOutcomeStore
+from errorkb.outcomes import OutcomeStore, Report, open_outcome_store
 from errorkb.records import dump_canon, to_data
 from errorkb.render import (
     LANGS,
@@ -191,10 +190,9 @@ def _announce_build(path: Path) -> None:
                       "this takes a few seconds)…[/]")
 
 
-def outcome_store(settings: Settings, create: bool) -> SqliteOutcomeStore | None:
+def outcome_store(settings: Settings, create: bool) -> OutcomeStore | None:
     """The outcome store: opened when it exists (reads) or when `create` (writes)."""
-    path = settings.outcomes_path()
-    return SqliteOutcomeStore(path) if create or path.exists() else None
+    return open_outcome_store(settings.db_url(), create=create)
 
 
 def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None) -> KnowledgeBase:
@@ -585,8 +583,8 @@ def token_create(settings: Settings, name: str) -> None:
     assert store is not None
     try:
         token = store.create_token(name)
-    except sqlite3.IntegrityError:
-        raise InputError(f"a token named {name!r} exists", "pick another name") from None
+    except ValueError as exc:
+        raise InputError(str(exc), "pick another name") from None
     click.echo(token)
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import errorkb
-from errorkb.errors import InputError
 
 
 def bundled_corpus_dir() -> Path:
@@ -39,19 +38,15 @@ class Settings:
         "help": "where indexes are kept (default: $XDG_CACHE_HOME/errorkb)"})
     lang: str = field(default="en", metadata={"help": "answer language: en or zh"})
     db: str = field(default="", metadata={
-        "help": "outcome store: sqlite:///path (default: $XDG_DATA_HOME/errorkb/outcomes.sqlite)"})
+        "help": "outcome store: sqlite:///path or postgresql://... "
+                "(default: $XDG_DATA_HOME/errorkb/outcomes.sqlite)"})
 
-    def outcomes_path(self) -> Path:
-        """The SQLite file of outcome reports and tokens named by `db`."""
-        if not self.db:
-            base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-            return Path(base) / "errorkb" / "outcomes.sqlite"
-        if self.db.startswith("sqlite:///"):
-            return Path(self.db[len("sqlite:///"):])
-        if self.db.startswith(("postgresql://", "postgres://")):
-            raise InputError("PostgreSQL outcome stores are not supported yet",
-                             "use sqlite:///path for now")
-        raise InputError(f"unknown database URL {self.db!r}", "use sqlite:///path")
+    def db_url(self) -> str:
+        """The outcome store's URL: `db`, or a SQLite file in the user's data folder."""
+        if self.db:
+            return self.db
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return f"sqlite:///{Path(base) / 'errorkb' / 'outcomes.sqlite'}"
 
     def corpus_dirs(self) -> tuple[Path, ...]:
         bundled = () if self.no_bundled else (bundled_corpus_dir(),)

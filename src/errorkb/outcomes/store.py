@@ -141,8 +141,11 @@ class SqliteOutcomeStore:
     def create_token(self, name: str) -> str:
         token = "ekb_" + secrets.token_urlsafe(32)
         with self._lock:
-            self._db.execute("INSERT INTO tokens (name, hash, created_at) VALUES (?,?,?)",
-                             (name, _hash(token), _now()))
+            try:
+                self._db.execute("INSERT INTO tokens (name, hash, created_at) VALUES (?,?,?)",
+                                 (name, _hash(token), _now()))
+            except sqlite3.IntegrityError:
+                raise ValueError(f"a token named {name!r} exists") from None
         return token
 
     def list_tokens(self) -> list[tuple[str, str, str | None]]:
