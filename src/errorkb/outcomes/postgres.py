@@ -7,15 +7,10 @@ hashed. Versioned migrations in `errorkb_migrations`.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 import threading
-from collections.abc import Iterator
-from typing import Any
 
 from errorkb.errors import IndexUnavailable
-from errorkb.outcomes.rates import Tally
-from errorkb.outcomes.store import Report, _hash, _now
+from errorkb.outcomes.store import SqlOutcomeStore, _now
 
 MIGRATIONS = [
     [
@@ -42,15 +37,18 @@ MIGRATIONS = [
 ]
 
 
-class PostgresOutcomeStore:
+class PostgresOutcomeStore(SqlOutcomeStore):
+    PLACEHOLDER = "%s"
+
     def __init__(self, url: str) -> None:
         import psycopg
 
         try:
-            self._db: Any = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            self._db = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
             raise IndexUnavailable(f"cannot connect to the outcome database: {exc}".strip(),
                                    "check --db / ERRORKB_DB and that PostgreSQL is running") from None
+        self._duplicate = psycopg.errors.UniqueViolation
         self.url = url
         self._lock = threading.Lock()
         self._migrate()
@@ -68,75 +66,7 @@ class PostgresOutcomeStore:
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO errorkb_migrations VALUES (%s, %s)", (version, _now()))
 
-    def close(self) -> None:
-        self._db.close()
-
     def __del__(self) -> None:  # faces keep the store for the process's life; close it then
         db = getattr(self, "_db", None)
         if db is not None and not db.closed:
             db.close()
-
-    def append(self, report: Report) -> bool:
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO reports (idempotency_key, canon_id, item_kind, item_index, worked, env, "
-                "note, token_name, created_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-                "ON CONFLICT (idempotency_key) DO NOTHING",
-                (report.idempotency_key, report.canon_id, report.item_kind, report.item_index,
-                 report.worked, report.env, report.note, report.token_name, _now()))
-            return bool(cursor.rowcount == 1)
-
-    def tallies(self, canon_id: str) -> dict[tuple[str, int], Tally]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT item_kind, item_index, COUNT(*) FILTER (WHERE worked), "
-                "COUNT(*) FILTER (WHERE NOT worked) FROM reports WHERE canon_id = %s "
-                "GROUP BY item_kind, item_index", (canon_id,)).fetchall()
-        return {(kind, index): Tally(int(worked), int(failed)) for kind, index, worked, failed in rows}
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
-
-    def export(self) -> Iterator[Report]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT canon_id, item_kind, item_index, worked, idempotency_key, env, note, "
-                "token_name, created_at FROM reports ORDER BY seq").fetchall()
-        for row in rows:
-            yield Report(row[0], row[1], int(row[2]), bool(row[3]), row[4], row[5], row[6],
-                         row[7], row[8])
-
-    def create_token(self, name: str) -> str:
-        import psycopg
-
-        token = "ekb_" + secrets.token_urlsafe(32)
-        with self._lock:
-            try:
-                self._db.execute("INSERT INTO tokens (name, hash, created_at) VALUES (%s,%s,%s)",
-                                 (name, _hash(token), _now()))
-            except psycopg.errors.UniqueViolation:
-                raise ValueError(f"a token named {name!r} exists") from None
-        return token
-
-    def list_tokens(self) -> list[tuple[str, str, str | None]]:
-        with self._lock:
-            return [tuple(r) for r in self._db.execute(
-                "SELECT name, created_at, revoked_at FROM tokens ORDER BY name").fetchall()]
-
-    def revoke_token(self, name: str) -> bool:
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE tokens SET revoked_at = %s WHERE name = %s AND revoked_at IS NULL",
-                (_now(), name))
-            return bool(cursor.rowcount == 1)
-
-    def token_name(self, token: str) -> str | None:
-        wanted = _hash(token)
-        with self._lock:
-            rows = self._db.execute("SELECT name, hash FROM tokens WHERE revoked_at IS NULL").fetchall()
-        found = None
-        for name, stored in rows:
-            if hmac.compare_digest(stored, wanted):
-                found = name
-        return found

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from errorkb.errors import InputError
 from errorkb.outcomes.rates import Tally
@@ -76,7 +77,84 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class SqliteOutcomeStore:
+class SqlOutcomeStore:
+    """Everything both backends share: the queries (written with `?` placeholders), the
+    idempotent append, tallies, export and tokens. Subclasses connect and migrate."""
+
+    PLACEHOLDER = "?"
+    _db: Any
+    _lock: threading.Lock
+    _duplicate: type[Exception] = Exception  # the driver's unique-violation error
+
+    def _execute(self, query: str, params: tuple[Any, ...] = ()) -> Any:
+        with self._lock:
+            return self._db.execute(query.replace("?", self.PLACEHOLDER), params)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def append(self, report: Report) -> bool:
+        """Store a report; False when its idempotency key was seen before (counted once)."""
+        cursor = self._execute(
+            "INSERT INTO reports (idempotency_key, canon_id, item_kind, item_index, worked, env, "
+            "note, token_name, created_at) VALUES (?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (idempotency_key) DO NOTHING",
+            (report.idempotency_key, report.canon_id, report.item_kind, report.item_index,
+             report.worked, report.env, report.note, report.token_name, _now()))
+        return bool(cursor.rowcount == 1)
+
+    def tallies(self, canon_id: str) -> dict[tuple[str, int], Tally]:
+        rows = self._execute(
+            "SELECT item_kind, item_index, SUM(CASE WHEN worked THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN worked THEN 0 ELSE 1 END) FROM reports WHERE canon_id = ? "
+            "GROUP BY item_kind, item_index", (canon_id,)).fetchall()
+        return {(kind, index): Tally(int(worked), int(failed))
+                for kind, index, worked, failed in rows}
+
+    def count(self) -> int:
+        return int(self._execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+
+    def export(self) -> Iterator[Report]:
+        rows = self._execute(
+            "SELECT canon_id, item_kind, item_index, worked, idempotency_key, env, note, "
+            "token_name, created_at FROM reports ORDER BY seq").fetchall()
+        for row in rows:
+            yield Report(row[0], row[1], int(row[2]), bool(row[3]), row[4], row[5], row[6],
+                         row[7], row[8])
+
+    def create_token(self, name: str) -> str:
+        token = "ekb_" + secrets.token_urlsafe(32)
+        try:
+            self._execute("INSERT INTO tokens (name, hash, created_at) VALUES (?,?,?)",
+                          (name, _hash(token), _now()))
+        except self._duplicate:
+            raise ValueError(f"a token named {name!r} exists") from None
+        return token
+
+    def list_tokens(self) -> list[tuple[str, str, str | None]]:
+        rows = self._execute("SELECT name, created_at, revoked_at FROM tokens ORDER BY name")
+        return [(n, c, r) for n, c, r in rows.fetchall()]
+
+    def revoke_token(self, name: str) -> bool:
+        cursor = self._execute(
+            "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            (_now(), name))
+        return bool(cursor.rowcount == 1)
+
+    def token_name(self, token: str) -> str | None:
+        """The name of a live token, or None; compared in constant time."""
+        wanted = _hash(token)
+        rows = self._execute("SELECT name, hash FROM tokens WHERE revoked_at IS NULL").fetchall()
+        found = None
+        for name, stored in rows:
+            if hmac.compare_digest(stored, wanted):
+                found = name
+        return found
+
+
+class SqliteOutcomeStore(SqlOutcomeStore):
+    _duplicate = sqlite3.IntegrityError
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -102,71 +180,3 @@ class SqliteOutcomeStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-
-    def close(self) -> None:
-        self._db.close()
-
-    def append(self, report: Report) -> bool:
-        """Store a report; False when its idempotency key was seen before (counted once)."""
-        with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO reports (idempotency_key, canon_id, item_kind, item_index, "
-                "worked, env, note, token_name, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                (report.idempotency_key, report.canon_id, report.item_kind, report.item_index,
-                 int(report.worked), report.env, report.note, report.token_name, _now()))
-            return cursor.rowcount == 1
-
-    def tallies(self, canon_id: str) -> dict[tuple[str, int], Tally]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT item_kind, item_index, SUM(worked), COUNT(*) - SUM(worked) FROM reports "
-                "WHERE canon_id = ? GROUP BY item_kind, item_index", (canon_id,)).fetchall()
-        return {(kind, index): Tally(int(worked), int(failed))
-                for kind, index, worked, failed in rows}
-
-    def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
-
-    def export(self) -> Iterator[Report]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT canon_id, item_kind, item_index, worked, idempotency_key, env, note, "
-                "token_name, created_at FROM reports ORDER BY seq").fetchall()
-        for row in rows:
-            yield Report(row[0], row[1], int(row[2]), bool(row[3]), row[4], row[5], row[6],
-                         row[7], row[8])
-
-    # Tokens.
-    def create_token(self, name: str) -> str:
-        token = "ekb_" + secrets.token_urlsafe(32)
-        with self._lock:
-            try:
-                self._db.execute("INSERT INTO tokens (name, hash, created_at) VALUES (?,?,?)",
-                                 (name, _hash(token), _now()))
-            except sqlite3.IntegrityError:
-                raise ValueError(f"a token named {name!r} exists") from None
-        return token
-
-    def list_tokens(self) -> list[tuple[str, str, str | None]]:
-        with self._lock:
-            return [(n, c, r) for n, c, r in self._db.execute(
-                "SELECT name, created_at, revoked_at FROM tokens ORDER BY name")]
-
-    def revoke_token(self, name: str) -> bool:
-        with self._lock:
-            cursor = self._db.execute(
-                "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-                (_now(), name))
-            return cursor.rowcount == 1
-
-    def token_name(self, token: str) -> str | None:
-        """The name of a live token, or None; compared in constant time."""
-        wanted = _hash(token)
-        with self._lock:
-            rows = self._db.execute("SELECT name, hash FROM tokens WHERE revoked_at IS NULL").fetchall()
-        found = None
-        for name, stored in rows:
-            if hmac.compare_digest(stored, wanted):
-                found = name
-        return found
