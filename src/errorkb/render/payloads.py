@@ -6,6 +6,7 @@ wholly in Chinese; English is the fallback per field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from errorkb.errors import ErrorkbError
@@ -32,8 +33,12 @@ def _pick(lang: str, en: str, zh: str) -> str:
     return zh if lang == "zh" and zh.strip() else en
 
 
-def _rates(stated: float | None, tally: Tally, effective: float) -> dict[str, Any]:
-    shown = None if stated is None and not tally.reports else round(effective, 3)
+def _rates(stated: float | None, tally: Tally | None,
+           rate: Callable[[float | None, Tally], float]) -> dict[str, Any]:
+    """Reports received for an item and the effective rate they give (None when the canon
+    states no rate and nobody reported)."""
+    tally = tally or Tally()
+    shown = None if stated is None and not tally.reports else round(rate(stated, tally), 3)
     return {"reports": tally.reports, "effective_rate": shown}
 
 
@@ -52,17 +57,13 @@ def canon_summary(canon: Canon, lang: str = "en",
         "dead_ends": [{"action": _pick(lang, d.action, d.action_zh),
                        "why_fails": _pick(lang, d.why_fails, d.why_fails_zh),
                        "fail_rate": d.fail_rate,
-                       **_rates(d.fail_rate, tallies.get(("dead_end", i), Tally()),
-                                dead_end_fail_rate(d.fail_rate,
-                                                   tallies.get(("dead_end", i), Tally()))),
+                       **_rates(d.fail_rate, tallies.get(("dead_end", i)), dead_end_fail_rate),
                        "condition": _pick(lang, d.condition, d.condition_zh)}
                       for i, d in enumerate(canon.dead_ends)],
         "workarounds": [{"action": _pick(lang, w.action, w.action_zh),
                          "how": _pick(lang, w.how, w.how_zh),
                          "success_rate": w.success_rate,
-                         **_rates(w.success_rate, tallies.get(("workaround", i), Tally()),
-                                  workaround_rate(w.success_rate,
-                                                  tallies.get(("workaround", i), Tally()))),
+                         **_rates(w.success_rate, tallies.get(("workaround", i)), workaround_rate),
                          "condition": _pick(lang, w.condition, w.condition_zh)}
                         for i, w in enumerate(canon.workarounds)],
         "leads_to": [{"id": t.error_id, "probability": t.probability,
