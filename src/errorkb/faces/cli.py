@@ -195,6 +195,13 @@ def outcome_store(settings: Settings, create: bool) -> OutcomeStore | None:
     return open_outcome_store(settings.db_url(), create=create)
 
 
+def writable_store(settings: Settings) -> OutcomeStore:
+    """The outcome store, created when missing: a write is coming."""
+    store = outcome_store(settings, create=True)
+    assert store is not None  # create=True always opens one
+    return store
+
+
 def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None) -> KnowledgeBase:
     settings = replace(settings, corpus=settings.corpus + corpus,
                        no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
@@ -468,7 +475,7 @@ def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple
     from errorkb.faces.mcp_server import build_server
 
     kb = open_kb(settings, corpus, no_bundled)
-    kb.outcomes = outcome_store(settings, create=True)  # report_outcome writes (local user)
+    kb.outcomes = writable_store(settings)  # report_outcome writes (local user)
     build_server(kb, allow_paths).run("stdio")
 
 
@@ -492,7 +499,7 @@ def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[
     from errorkb.faces.web.api import create_app
 
     kb = open_kb(settings, corpus, no_bundled)
-    kb.outcomes = outcome_store(settings, create=True)
+    kb.outcomes = writable_store(settings)
     app = create_app(kb, cors_origins=cors_origins, allow_paths=allow_paths)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -560,7 +567,7 @@ def report_command(settings: Settings, canon_id: str, workaround: int | None,
                             worked=worked == "yes", idempotency_key=key or uuid.uuid4().hex,
                             env=env[:500], note=note[:2000], token_name="cli")
     kb = open_kb(settings, corpus, no_bundled)
-    kb.outcomes = outcome_store(settings, create=True)
+    kb.outcomes = writable_store(settings)
     result = kb.report(entry)
     if as_json:
         emit_json(result)
@@ -579,8 +586,7 @@ def token_group() -> None:
 @click.pass_obj
 @handles_errors
 def token_create(settings: Settings, name: str) -> None:
-    store = outcome_store(settings, create=True)
-    assert store is not None
+    store = writable_store(settings)
     try:
         token = store.create_token(name)
     except ValueError as exc:
@@ -592,8 +598,7 @@ def token_create(settings: Settings, name: str) -> None:
 @click.pass_obj
 @handles_errors
 def token_list(settings: Settings) -> None:
-    store = outcome_store(settings, create=True)
-    assert store is not None
+    store = writable_store(settings)
     for name, created, revoked in store.list_tokens():
         click.echo(f"{name}\tcreated {created}" + (f"\trevoked {revoked}" if revoked else ""))
 
@@ -603,8 +608,7 @@ def token_list(settings: Settings) -> None:
 @click.pass_obj
 @handles_errors
 def token_revoke(settings: Settings, name: str) -> None:
-    store = outcome_store(settings, create=True)
-    assert store is not None
+    store = writable_store(settings)
     if not store.revoke_token(name):
         raise NotFound(f"no live token named {name!r}")
     click.echo(f"revoked {name}")
