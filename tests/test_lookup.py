@@ -120,6 +120,24 @@ def test_prefilter_engine_agrees_with_python_re(pattern: str) -> None:
         assert bool(engine.search(text)) == bool(oracle.search(text)), (pattern, text)
 
 
+def test_hits_give_character_offsets_and_captures_in_non_ascii_text() -> None:
+    engine = PrefilterEngine([PatternSpec(1, r"连接被重置.*端口 (?P<port>\d+)", False, None),
+                              PatternSpec(2, r"(^|\s)exec (/\S+): exec format error", False, None)])
+    text = "日志：连接被重置，端口 8080\nwarn: ünïcode first\nexec /bin/tool: exec format error"
+    hits = {hit.key: hit for hit in engine.search(text)}
+    assert text[hits[1].start:hits[1].end] == "连接被重置，端口 8080"
+    assert hits[1].groups == ("8080",) and hits[1].named == (("port", "8080"),)
+    # A match may begin with the newline that ends the line before it.
+    assert text[hits[2].start:hits[2].end] == "\nexec /bin/tool: exec format error"
+    assert hits[2].groups == ("\n", "/bin/tool")
+
+
+def test_one_hit_per_line_and_at_most_eight() -> None:
+    engine = PrefilterEngine([PatternSpec(1, r"err(\d)", False, None)])
+    hits = engine.search("err1 err2\nerr3\n" + "err4\n" * 20)
+    assert [h.groups for h in hits] == [("1",), ("3",)] + [("4",)] * 6
+
+
 def test_specificity_counts_required_literals_not_wildcards() -> None:
     assert literal_weight(r"remote port \d+") == len("remote port ")
     assert literal_weight(r".*x.*") == 1

@@ -7,6 +7,7 @@ compile through `compile_regex`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeAlias
 
@@ -42,3 +43,47 @@ def regex_problem(pattern: str, case_sensitive: bool = False) -> str | None:
         reason = exc.args[0] if exc.args else exc
         return reason.decode() if isinstance(reason, bytes) else str(reason)
     return None
+
+
+@dataclass(frozen=True)
+class Span:
+    """One match in UTF-8 bytes: where it is and its non-empty capture groups."""
+
+    start: int
+    end: int
+    groups: tuple[str, ...]
+    named: tuple[tuple[str, str], ...]
+
+
+class ByteMatcher:
+    """A compiled pattern run straight over UTF-8 bytes (the input is encoded once for every
+    pattern, not once per pattern as google-re2's `str` API does); offsets are byte offsets."""
+
+    __slots__ = ("_names", "_regexp")
+
+    def __init__(self, pattern: str, case_sensitive: bool = False) -> None:
+        self._regexp = compile_regex(pattern, case_sensitive)._regexp
+        self._names = {index: name.decode() for name, index in
+                       self._regexp.NamedCapturingGroups()}
+
+    def spans(self, data: bytes, limit: int) -> list[Span]:
+        """Up to `limit` non-empty matches, left to right, the first of each line (later ones
+        on the same line tell the ranker nothing new)."""
+        found: list[Span] = []
+        position, end = 0, len(data)
+        while len(found) < limit and position <= end:
+            spans = self._regexp.Match(_UNANCHORED, data, position, end)
+            start, stop = spans[0]
+            if start < 0:
+                break
+            if stop > start:
+                groups = [(i, data[s:e].decode("utf-8", "replace"))
+                          for i, (s, e) in enumerate(spans[1:], start=1) if e > s >= 0]
+                found.append(Span(start, stop, tuple(v for _, v in groups),
+                                  tuple((self._names[i], v) for i, v in groups if i in self._names)))
+            next_line = data.find(b"\n", stop)  # a match may start at the newline itself
+            position = end + 1 if next_line < 0 else max(next_line, position + 1)
+        return found
+
+
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED

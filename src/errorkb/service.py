@@ -116,7 +116,7 @@ class KnowledgeBase:
             return domain is None or facts[key].domain == domain
 
         ranked = rank(norm, hits, lexical, facts, self.store.canon, Environment.parse(env),
-                      accept=in_domain)
+                      accept=in_domain, limit=max(limit, 3))
         known = [m for m in ranked if m.known][:limit]
         nearest = [] if known else ranked[:3]
         shown = known or nearest
@@ -207,8 +207,9 @@ class KnowledgeBase:
         norm = normalize(query)
         ranked = rank(norm, self.store.engine.search(norm.text), self.store.lexical(norm.terms, 50),
                       self.store.facts, self.store.canon,
-                      accept=lambda key: domain is None or self.store.facts[key].domain == domain)
-        return ranked[:max(1, min(limit, MAX_LIMIT))]
+                      accept=lambda key: domain is None or self.store.facts[key].domain == domain,
+                      limit=max(1, min(limit, MAX_LIMIT)))
+        return ranked
 
     def domains(self) -> dict[str, int]:
         counts: dict[str, int] = {}

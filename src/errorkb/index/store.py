@@ -70,6 +70,8 @@ class IndexStore:
             for term in facts.terms:
                 postings.setdefault(term, []).append(key)
         self._postings = {t: tuple(keys) for t, keys in postings.items()}
+        common = max(3, self._count // 10)
+        self._common_sets = {t: frozenset(keys) for t, keys in postings.items() if len(keys) > common}
 
     def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
@@ -128,22 +130,25 @@ class IndexStore:
         words = list(dict.fromkeys(query_terms))[:40]
         if not words:
             return []
-        idf = {w: math.log(1 + (self._count + 1) / (len(self._postings.get(w, ())) + 0.5))
-               for w in words}
+        postings = self._postings
+        scale = self._count + 1
+        idf = {w: math.log(1 + scale / (len(postings.get(w, ())) + 0.5)) for w in words}
         total = sum(idf.values())
         common = max(3, self._count // 10)
         covered: dict[int, float] = {}
+        common_words = []
         for word in words:
-            keys = self._postings.get(word, ())
+            keys = postings.get(word, ())
             if len(keys) > common:
+                common_words.append(word)
                 continue
+            weight = idf[word]
+            get = covered.get
             for key in keys:
-                covered[key] = covered.get(key, 0.0) + idf[word]
-        for word in words:  # common words still count for the candidates found
-            keys = self._postings.get(word, ())
-            if len(keys) > common:
-                for key in covered:
-                    if word in self.facts[key].terms:
-                        covered[key] += idf[word]
+                covered[key] = get(key, 0.0) + weight
+        for word in common_words:  # common words still count for the candidates found
+            weight = idf[word]
+            for key in covered.keys() & self._common_sets[word]:
+                covered[key] += weight
         best = heapq.nlargest(limit, covered.items(), key=itemgetter(1))
         return [(key, value / total) for key, value in best]

@@ -8,12 +8,12 @@ time), which also takes the capture groups. Patterns are compiled lazily, on fir
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import ahocorasick
 
-from errorkb.dialect import RegexError, compile_regex
+from errorkb.dialect import ByteMatcher, RegexError
 
 MAX_MATCHES_PER_PATTERN = 8
 
@@ -42,6 +42,7 @@ class PrefilterEngine:
 
     def __init__(self, specs: Iterable[PatternSpec]) -> None:
         self._specs = {s.key: s for s in specs}
+        self._matchers: dict[int, ByteMatcher | None] = {}
         self._always = sorted(k for k, s in self._specs.items() if not s.literals)
         self._automaton = ahocorasick.Automaton()
         by_literal: dict[str, list[int]] = {}
@@ -73,21 +74,43 @@ class PrefilterEngine:
 
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         """Hits of the candidate patterns (or of `keys`), each verified under RE2."""
+        return self.verify(text, self.candidates(text) if keys is None else keys)
+
+    def verify(self, text: str, keys: Iterable[int], data: bytes | None = None) -> list[RegexHit]:
+        """Hits of these patterns, run under RE2 over the text's UTF-8 bytes (`data` when the
+        caller has them already); offsets are given back in characters."""
+        if data is None:
+            data = text.encode("utf-8", "surrogatepass")
+        to_chars = _identity if len(data) == len(text) else _char_offsets(data)
         hits: list[RegexHit] = []
-        for key in sorted(self.candidates(text) if keys is None else keys):
-            spec = self._specs.get(key)
-            if spec is None:
+        for key in sorted(keys):
+            matcher = self._matcher(key)
+            if matcher is None:
                 continue
-            try:
-                pattern = compile_regex(spec.regex, spec.case_sensitive)
-            except RegexError:
-                continue
-            for n, match in enumerate(pattern.finditer(text)):
-                if n >= MAX_MATCHES_PER_PATTERN:
-                    break
-                if match.end() == match.start():
-                    continue
-                groups = tuple(g for g in match.groups() if g)
-                named = tuple((k, v) for k, v in match.groupdict().items() if v)
-                hits.append(RegexHit(key, match.start(), match.end(), groups, named))
+            for span in matcher.spans(data, MAX_MATCHES_PER_PATTERN):
+                hits.append(RegexHit(key, to_chars(span.start), to_chars(span.end),
+                                     span.groups, span.named))
         return hits
+
+    def _matcher(self, key: int) -> ByteMatcher | None:
+        matcher = self._matchers.get(key)
+        if matcher is None and key not in self._matchers:
+            spec = self._specs.get(key)
+            if spec is not None:
+                try:
+                    matcher = ByteMatcher(spec.regex, spec.case_sensitive)
+                except RegexError:
+                    matcher = None
+            self._matchers[key] = matcher  # compiled once, on first use; None: unusable
+        return matcher
+
+
+def _identity(offset: int) -> int:
+    return offset
+
+
+def _char_offsets(data: bytes) -> Callable[[int], int]:
+    """Byte offset → character offset in text that is not all ASCII."""
+    def to_chars(offset: int) -> int:
+        return len(data[:offset].decode("utf-8", "surrogatepass"))
+    return to_chars

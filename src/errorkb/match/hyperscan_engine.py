@@ -169,8 +169,10 @@ class HyperscanEngine:
         return len(self._verifier)
 
     def candidates(self, text: str) -> set[int]:
+        return self._candidates(text.encode("utf-8", "surrogatepass"))
+
+    def _candidates(self, data: bytes) -> set[int]:
         found: set[int] = set(self._always)
-        data = text.encode("utf-8", "surrogatepass")
 
         def on_match(pattern: int, start: int, end: int, flags: int, keys: object) -> None:
             found.add(keys[pattern])  # type: ignore[index]
@@ -183,5 +185,5 @@ class HyperscanEngine:
         return self._verifier.trigger_offsets(lowered)
 
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
-        chosen = sorted(self.candidates(text)) if keys is None else keys
-        return self._verifier.search(text, chosen)
+        data = text.encode("utf-8", "surrogatepass")
+        return self._verifier.verify(text, self._candidates(data) if keys is None else keys, data)

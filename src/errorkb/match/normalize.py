@@ -29,32 +29,43 @@ _LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALER
 
 _ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fatal|错误)\]?[:\s]")
 # Error codes: strong keys that name an error whatever the wording around them.
-_CODE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("winerror", re.compile(r"\bWinError\s{0,3}(\d{1,6})\b", re.I)),
-    ("winerror", re.compile(r"\bWSA\w{0,20}\s{0,3}\(?(100\d\d|110\d\d)\)?")),
-    ("errno", re.compile(r"\[Errno\s{0,3}(-?\d{1,5})\]|\berrno[\s:=]{1,3}(-?\d{1,5})\b", re.I)),
-    ("name", re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b")),
-    ("rust", re.compile(r"\berror\[(E\d{4})\]")),
-    ("ts", re.compile(r"\bTS(\d{4,5})\b")),
-    ("mysql", re.compile(r"\bERROR (\d{4}) \(\w{5}\)")),
-    ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b")),
+# Each pattern runs only when the lower-cased input holds one of its guard strings (and a digit
+# when it needs one): the same codes are found, most inputs skip most patterns.
+_ANY = ("",)
+_CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
+    ("winerror", re.compile(r"\bWinError\s{0,3}(\d{1,6})\b", re.I), ("winerror",), True),
+    ("winerror", re.compile(r"\bWSA\w{0,20}\s{0,3}\(?(100\d\d|110\d\d)\)?"), ("wsa",), True),
+    ("errno", re.compile(r"\[Errno\s{0,3}(-?\d{1,5})\]|\berrno[\s:=]{1,3}(-?\d{1,5})\b", re.I),
+     ("errno",), True),
+    ("name", re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b"), ("e",), False),
+    ("rust", re.compile(r"\berror\[(E\d{4})\]"), ("error[",), True),
+    ("ts", re.compile(r"\bTS(\d{4,5})\b"), ("ts",), True),
+    ("mysql", re.compile(r"\bERROR (\d{4}) \(\w{5}\)"), ("error ",), True),
+    ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
     ("http", re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}([1-5]\d\d)\b",
-                        re.I)),
-    ("exit", re.compile(r"\bexit(?:ed with)?(?: code| status)?[\s:=]{1,3}(1[0-9]{2}|[1-9]\d?)\b", re.I)),
-    ("aws", re.compile(r"An error occurred \((\w{3,60})\)")),
-    ("npm", re.compile(r"npm (?:ERR!|error) code (E[A-Z0-9_]{2,30})")),
-    ("pg", re.compile(r"\bP(\d{4})\b(?=:| )")),
+                        re.I), ("http", "status"), True),
+    ("exit", re.compile(r"\bexit(?:ed with)?(?: code| status)?[\s:=]{1,3}(1[0-9]{2}|[1-9]\d?)\b", re.I),
+     ("exit",), True),
+    ("aws", re.compile(r"An error occurred \((\w{3,60})\)"), ("an error occurred (",), False),
+    ("npm", re.compile(r"npm (?:ERR!|error) code (E[A-Z0-9_]{2,30})"), ("npm ",), False),
+    ("pg", re.compile(r"\bP(\d{4})\b(?=:| )"), _ANY, True),
 ]
 
-_MASKS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"https?://\S{1,2000}"), " <url> "),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <uuid> "),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), " <ip> "),
-    (re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I), " <ip> "),
-    (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"), " <path> "),
-    (re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I), " <hex> "),
-    (re.compile(r"\b\d+(?:\.\d+)*\b"), " <num> "),
+_MASKS: list[tuple[re.Pattern[str], str, tuple[str, ...], bool]] = [
+    (re.compile(r"https?://\S{1,2000}"), " <url> ", ("://",), False),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <uuid> ",
+     ("-",), True),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), " <ip> ", (".",), True),
+    (re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I), " <ip> ", (":",), False),
+    (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"), " <path> ", ("/", "\\"), False),
+    (re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I), " <hex> ", _ANY, False),
+    (re.compile(r"\b\d+(?:\.\d+)*\b"), " <num> ", _ANY, True),
 ]
+_DIGIT = re.compile(r"\d")
+
+
+def _worth_running(lowered: str, guards: tuple[str, ...], needs_digit: bool, has_digit: bool) -> bool:
+    return (has_digit or not needs_digit) and any(g in lowered for g in guards)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{1,60}|[\u3400-\u9fff]{1,40}")
 STOPWORDS = frozenset({
     "the", "a", "an", "of", "to", "in", "on", "at", "for", "by", "is", "was", "be", "are",
@@ -94,7 +105,10 @@ def strip_prefix(line: str) -> str:
 
 def extract_codes(text: str) -> frozenset[str]:
     found: set[str] = set()
-    for kind, pattern in _CODE_PATTERNS:
+    lowered, has_digit = text.lower(), _DIGIT.search(text) is not None
+    for kind, pattern, guards, needs_digit in _CODE_PATTERNS:
+        if not _worth_running(lowered, guards, needs_digit, has_digit):
+            continue
         for match in pattern.finditer(text):
             value = next((g for g in match.groups() if g), None)
             if value:
@@ -105,8 +119,12 @@ def extract_codes(text: str) -> frozenset[str]:
 def mask(text: str, pad: bool = True) -> str:
     """Volatile tokens replaced by placeholders (`<num>`, `<path>`, ...); `pad` puts spaces
     around them (for word splitting), without it the text keeps its shape (for regexes)."""
-    for pattern, replacement in _MASKS:
-        text = pattern.sub(replacement if pad else replacement.strip(), text)
+    # Guards are checked once, on the input: placeholders add no guard string and no digit,
+    # so a pattern skipped here would have found nothing later either.
+    lowered, has_digit = text.lower(), _DIGIT.search(text) is not None
+    for pattern, replacement, guards, needs_digit in _MASKS:
+        if _worth_running(lowered, guards, needs_digit, has_digit):
+            text = pattern.sub(replacement if pad else replacement.strip(), text)
     return text
 
 

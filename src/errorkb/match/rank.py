@@ -118,44 +118,45 @@ def _env_part(env: Environment, canon: Canon) -> float:
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
          facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
          env: Environment = Environment(), accept: Callable[[int], bool] = lambda key: True,
-         ) -> list[Match]:
-    """Every candidate with its score and parts, best first."""
+         limit: int | None = None) -> list[Match]:
+    """The candidates (the best `limit` of them, or all) with their scores and parts, best first."""
     best_hit: dict[int, tuple[float, RegexHit]] = {}
     for hit in hits:
         weight = norm.line_weight(hit.start, hit.end)
         if hit.key not in best_hit or weight > best_hit[hit.key][0]:
             best_hit[hit.key] = (weight, hit)
     lexical_scores = dict(lexical)
-    matches: list[Match] = []
-    for key in set(best_hit) | set(lexical_scores):
-        if key not in facts or not accept(key):
+    # Words alone are weaker evidence than a regex: only a near-complete cover of enough
+    # words counts (three common words covered say little).
+    enough = min(1.0, len(norm.terms) / MIN_LEXICAL_TERMS)
+    with_env = bool(env.products or env.os)
+    scored: list[tuple[float, str, int, dict[str, float]]] = []
+    for key in best_hit.keys() | lexical_scores.keys():
+        fact = facts.get(key)
+        if fact is None or not accept(key):
             continue
-        fact = facts[key]
-        parts: dict[str, float] = {}
-        match = Match(key=key, canon_id=fact.id, score=0.0)
         coverage = lexical_scores.get(key, 0.0)
         if key in best_hit:
-            line_weight, hit = best_hit[key]
-            specificity = min(1.0, fact.weight / SPECIFIC_CHARS)
-            parts["regex"] = REGEX_BASE + REGEX_SPECIFICITY * specificity
-            parts["decisive"] = DECISIVE * line_weight
-            parts["lexical"] = LEXICAL_WITH_REGEX * coverage
+            line_weight = best_hit[key][0]
+            parts = {"regex": REGEX_BASE + REGEX_SPECIFICITY * min(1.0, fact.weight / SPECIFIC_CHARS),
+                     "decisive": DECISIVE * line_weight,
+                     "lexical": LEXICAL_WITH_REGEX * coverage,
+                     "codes": _code_part(norm.codes, fact.codes)}
+        else:
+            parts = {"lexical": LEXICAL_ONLY * coverage ** 2 * enough,
+                     "codes": _code_part(norm.codes, fact.codes) / 2}
+        if with_env:
+            parts["environment"] = _env_part(env, canon_of(key))
+        scored.append((max(0.0, min(1.0, sum(parts.values()))), fact.id, key, parts))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    matches = []
+    for score, canon_id, key, parts in scored[:limit]:
+        match = Match(key=key, canon_id=canon_id, score=score,
+                      parts={k: v for k, v in parts.items() if v}, known=score >= THRESHOLD)
+        if key in best_hit:
+            hit = best_hit[key][1]
             match.captures = list(hit.groups)
             match.named = dict(hit.named)
             match.matched_text = norm.text[hit.start:hit.end][:300]
-            parts["codes"] = _code_part(norm.codes, fact.codes)
-        else:
-            # Words alone are weaker evidence than a regex: only a near-complete cover of
-            # enough words counts (three common words covered say little).
-            enough = min(1.0, len(norm.terms) / MIN_LEXICAL_TERMS)
-            parts["lexical"] = LEXICAL_ONLY * coverage ** 2 * enough
-            parts["codes"] = _code_part(norm.codes, fact.codes) / 2
-        if env.products or env.os:
-            parts["environment"] = _env_part(env, canon_of(key))
-        match.parts = {k: v for k, v in parts.items() if v}
-        match.score = max(0.0, min(1.0, sum(parts.values())))
         matches.append(match)
-    matches.sort(key=lambda m: (-m.score, m.canon_id))
-    for m in matches:
-        m.known = m.score >= THRESHOLD
     return matches
