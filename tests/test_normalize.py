@@ -105,6 +105,11 @@ def test_error_codes(text: str, code: str) -> None:
     assert code in extract_codes(text)
 
 
+def test_log_levels_and_english_words_are_not_code_names() -> None:
+    codes = extract_codes("ERROR: Job failed: exit code 137 (EXCEPTION in EVENT loop) read ECONNRESET")
+    assert codes == {"exit:137", "name:ECONNRESET"}
+
+
 def test_masking_hides_volatile_tokens_only() -> None:
     masked = mask("connect to 10.0.0.7:5432 at /var/run/x.sock id 3f2a9c1e-aaaa-4bbb-8ccc-1234567890ab"
                   " after 30 tries https://example.org/a?b=c")

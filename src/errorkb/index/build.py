@@ -27,7 +27,7 @@ from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, to_data
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -103,6 +103,14 @@ def strip_prefix(line: str) -> str:
     return TIMESTAMP_PREFIX.sub("", line, count=1)
 
 
+# Upper-case words that look like errno-style names but are log levels or plain English.
+_NOT_CODE_NAMES = frozenset({
+    "ERROR", "ERRORS", "EXCEPTION", "EXIT", "EXITED", "EMERG", "EMERGENCY", "EVENT", "EVENTS",
+    "ENV", "ELSE", "EMPTY", "ENTRY", "ENABLE", "ENABLED", "EXEC", "EXPORT", "EXPECTED",
+    "EXTERNAL", "EXPIRED", "EXAMPLE", "EXTRA", "EDIT", "EACH", "EVERY", "EITHER", "EXISTS",
+})
+
+
 def extract_codes(text: str) -> frozenset[str]:
     found: set[str] = set()
     lowered, has_digit = text.lower(), _DIGIT.search(text) is not None
@@ -111,7 +119,7 @@ def extract_codes(text: str) -> frozenset[str]:
             continue
         for match in pattern.finditer(text):
             value = next((g for g in match.groups() if g), None)
-            if value:
+            if value and not (kind == "name" and value in _NOT_CODE_NAMES):
                 found.add(f"{kind}:{value.upper() if kind in ('name', 'rust', 'aws', 'npm') else value}")
     return frozenset(found)
 
