@@ -197,6 +197,55 @@ def test_a_reload_that_fails_keeps_the_old_version_serving(
     assert kb.corpus_version == 3 and kb.lookup(NEW_TEXT).found
 
 
+def wait_for_version(kb: KnowledgeBase, version: int, seconds: float = 20) -> bool:
+    """A bounded wait for the background thread, not a speed check."""
+    deadline = time.monotonic() + seconds
+    while kb.corpus_version != version and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return kb.corpus_version == version
+
+
+def wait_for_first_check(reloader: CorpusReloader, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while reloader.checks == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return reloader.checks > 0
+
+
+def test_the_background_thread_reloads_on_notify(pg_url: str, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "canon")
+    publish(pg_url, corpus, tmp_path / "publisher")
+    kb = KnowledgeBase.open_published(pg_url, cache_dir=tmp_path / "server")
+    reloader = kb.follow_published(pg_url, cache_dir=tmp_path / "server", poll_seconds=3600)
+    try:
+        assert wait_for_first_check(reloader)  # listening; an hour to the next poll
+        write_canon(corpus, make_canon(regex=WIDER))
+        publish(pg_url, corpus, tmp_path / "publisher")
+        assert wait_for_version(kb, 2)
+        assert kb.lookup(NEW_TEXT).found
+    finally:
+        reloader.stop()
+
+
+def test_the_background_thread_polls_for_a_version_it_was_not_told_of(
+        pg_url: str, tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "canon")
+    publish(pg_url, corpus, tmp_path / "publisher")
+    kb = KnowledgeBase.open_published(pg_url, cache_dir=tmp_path / "server")
+    reloader = kb.follow_published(pg_url, cache_dir=tmp_path / "server", poll_seconds=0.3)
+    try:
+        assert wait_for_first_check(reloader)
+        with psycopg.connect(pg_url, autocommit=True) as conn:  # a version with no NOTIFY
+            conn.execute("INSERT INTO corpus_versions SELECT 2, fingerprint, built_at, canons, "
+                         "'by hand', sources, shard_digests FROM corpus_versions")
+            conn.execute("INSERT INTO corpus_canons SELECT 2, position, canon_id, source, record "
+                         "FROM corpus_canons")
+        assert wait_for_version(kb, 2)
+        assert kb.lookup(OLD_TEXT).found
+    finally:
+        reloader.stop()
+
+
 def serve_env(url: str, cache: Path) -> dict[str, str]:
     return {**os.environ, "ERRORKB_CACHE_DIR": str(cache), "ERRORKB_DB": url}
 

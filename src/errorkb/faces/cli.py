@@ -543,6 +543,9 @@ def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple
 
     kb = open_kb(settings, corpus, no_bundled)
     kb.outcomes = writable_store(settings)  # report_outcome writes (local user)
+    url = settings.corpus_db()
+    if url is not None:
+        kb.follow_published(url, cache_dir=settings.cache_dir, poll_seconds=settings.poll_seconds)
     build_server(kb, allow_paths).run("stdio")
 
 

@@ -258,6 +258,7 @@ class CorpusReloader:
         self.engine = engine
         self.poll_seconds = poll_seconds
         self.refused: int | None = None
+        self.checks = 0  # checks done, whatever their outcome
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="errorkb-corpus-reload",
                                         daemon=True)
@@ -268,10 +269,16 @@ class CorpusReloader:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=self.poll_seconds + 5)
+        self._thread.join(timeout=15)
 
     def check(self) -> bool:
         """Serve the latest version if it is not the one served; False when that failed."""
+        try:
+            return self._check()
+        finally:
+            self.checks += 1
+
+    def _check(self) -> bool:
         import psycopg
 
         latest = None
@@ -313,10 +320,14 @@ class CorpusReloader:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as listener:
                     listener.execute(f"LISTEN {CHANNEL}")
                     self.check()  # whatever was published while not listening
+                    next_poll = time.monotonic() + self.poll_seconds
                     while not self._stop.is_set():
-                        for _ in listener.notifies(timeout=self.poll_seconds, stop_after=1):
-                            pass
-                        self.check()
+                        wait = min(1.0, max(0.0, next_poll - time.monotonic()))  # stop: ≤ 1 s
+                        notified = any(True for _ in listener.notifies(timeout=wait,
+                                                                       stop_after=1))
+                        if notified or time.monotonic() >= next_poll:
+                            self.check()
+                            next_poll = time.monotonic() + self.poll_seconds
             except psycopg.Error as exc:
                 log.warning("corpus reload: lost the database (%s); retrying in %ss",
                             str(exc).strip(), self.poll_seconds)
