@@ -23,6 +23,7 @@ from errorkb.index.build import load_corpus
 from errorkb.index.published import (
     CorpusReloader,
     latest_version,
+    prune_local_indexes,
     publish_corpus,
     read_version,
 )
@@ -285,3 +286,13 @@ def test_two_servers_pick_up_a_new_version_and_share_outcomes(pg_url: str,
         assert stored.status_code == 200 and stored.json()["stored"] is True
         seen = httpx.get(f"{two}/api/v1/lookup", params={"q": NEW_TEXT}).json()
         assert seen["matches"][0]["workarounds"][0]["reports"] == 1
+
+
+def test_old_local_indexes_are_pruned_but_never_the_one_served(tmp_path: Path) -> None:
+    files = [tmp_path / f"published-{n}.sqlite" for n in range(5)]
+    for age, path in enumerate(reversed(files)):
+        path.write_bytes(b"x")
+        os.utime(path, (1_000_000 - age, 1_000_000 - age))  # published-0 is the oldest
+    prune_local_indexes(tmp_path, serving=files[0], keep=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "published-0.sqlite", "published-2.sqlite", "published-3.sqlite", "published-4.sqlite"]

@@ -123,7 +123,8 @@ class KnowledgeBase:
 
     def swap_store(self, store: IndexStore) -> None:
         """Answer from `store` from now on. Calls in flight finish on the store they started
-        with; the old store is freed (and its file closed) when the last of them ends."""
+        with; the old store (and its file handle) goes to the garbage collector once no call
+        holds it."""
         self.store = store
         self.stale = False
 

@@ -112,7 +112,7 @@ def publish_corpus(url: str, paths: Sequence[Path], *, cache_dir: Path, publishe
             return PublishReport(latest, False, findings, time.perf_counter() - started)
         # Compile outside the transaction, reusing the shards the latest version has.
         local = index_file(cache_dir, fingerprint)
-        sources = tuple(str(p) for p in paths)
+        sources = tuple(str(p.resolve()) for p in paths)
         write_index(canons, local, fingerprint=fingerprint, sources=sources,
                     shards=_shards(db, latest.shard_digests) if latest else {})
         shards = cached_shards(local)
@@ -231,11 +231,14 @@ def open_latest(url: str, *, cache_dir: Path, engine: str = "auto") -> IndexStor
 
 def prune_local_indexes(cache_dir: Path, serving: Path, keep: int = LOCAL_INDEXES_KEPT) -> None:
     """Delete all but the newest `keep` local indexes of published versions (never `serving`)."""
-    files = sorted(cache_dir.glob("published-*.sqlite"), key=lambda p: p.stat().st_mtime,
-                   reverse=True)
-    for old in files[keep:]:
-        if old != serving:
-            old.unlink(missing_ok=True)
+    try:  # another server sharing the cache folder may be pruning too
+        files = sorted(cache_dir.glob("published-*.sqlite"), key=lambda p: p.stat().st_mtime,
+                       reverse=True)
+        for old in files[keep:]:
+            if old != serving:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("corpus reload: cannot prune old local indexes: %s", exc)
 
 
 class CorpusReloader:
@@ -331,4 +334,8 @@ class CorpusReloader:
             except psycopg.Error as exc:
                 log.warning("corpus reload: lost the database (%s); retrying in %ss",
                             str(exc).strip(), self.poll_seconds)
+                self._stop.wait(self.poll_seconds)
+            except Exception:  # the thread must outlive any surprise; the server keeps serving
+                log.exception("corpus reload: unexpected failure; retrying in %ss",
+                              self.poll_seconds)
                 self._stop.wait(self.poll_seconds)
