@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import resource
@@ -246,7 +247,6 @@ def bench_http(workdir: Path, seconds: float = 10.0, clients: int = 8) -> None:
 def bench_outcomes(workdir: Path, count: int = 2000) -> None:
     """Durable outcome writes per second, one writer: SQLite (WAL, synchronous=FULL), and
     PostgreSQL when ERRORKB_TEST_PG names a server (e.g. from .ci/start-postgres)."""
-    import os
     import uuid
 
     from errorkb.outcomes import Report, open_outcome_store
@@ -267,12 +267,85 @@ def bench_outcomes(workdir: Path, count: int = 2000) -> None:
         print(f"outcome writes ({name}, durable commits, one writer): {count / seconds:.0f}/s")
 
 
+def bench_reload(workdir: Path, url: str) -> None:
+    """Two `errorkb serve --db` processes on the bundled corpus published to PostgreSQL: the
+    seconds from a new version's commit until each answers a message only it matches."""
+    import dataclasses
+    import shutil
+    import socket
+
+    import httpx
+
+    from errorkb.index.published import publish_corpus
+    from errorkb.records import dump_canon, load_yaml_tree
+
+    corpus = workdir / "reload-corpus"
+    shutil.copytree(bundled_corpus_dir(), corpus)
+    started = time.perf_counter()
+    first = publish_corpus(url, [corpus], cache_dir=workdir / "publisher", published_by="bench")
+    print(f"\npublish {first.version and first.version.canons} canons to PostgreSQL: "
+          f"{time.perf_counter() - started:.1f}s ({'new version' if first.created else 'unchanged'})")
+    exe = str(Path(sys.executable).with_name("errorkb"))
+    servers = []
+    for name in ("a", "b"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "ERRORKB_DB": url, "ERRORKB_CACHE_DIR": str(workdir / f"server-{name}")}
+        launched = time.perf_counter()
+        process = subprocess.Popen([exe, "serve", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        servers.append((process, base))
+        for _ in range(1200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        print(f"server {name}: answering {time.perf_counter() - launched:.1f}s after launch "
+              "(local index from the database, no compile)")
+    probe = "errorkb reload probe 4242"
+    try:
+        item = load_yaml_tree(corpus).loaded[0]
+        edited = dataclasses.replace(item.canon, regex=f"(?:{item.canon.regex})|errorkb reload probe \\d+")
+        Path(item.file).write_text(dump_canon(edited), encoding="utf-8")
+        started = time.perf_counter()
+        publish_corpus(url, [corpus], cache_dir=workdir / "publisher", published_by="bench")
+        committed = time.perf_counter()
+        print(f"publish one edited canon: {committed - started:.1f}s (its shard recompiled)")
+        waiting = {base for _, base in servers}
+        seen: list[float] = []
+        while waiting and time.perf_counter() - committed < 60:
+            for base in sorted(waiting):
+                answer = httpx.get(f"{base}/api/v1/lookup", params={"q": probe}, timeout=10).json()
+                if answer["matches"]:
+                    waiting.discard(base)
+                    seen.append(time.perf_counter() - committed)
+            time.sleep(0.02)
+        print("commit → serving the new version: " + ", ".join(f"{s:.2f}s" for s in seen)
+              + (f"; {len(waiting)} server(s) not within 60s" if waiting else " (both servers)"))
+    finally:
+        for process, _ in servers:
+            process.terminate()
+            process.wait(timeout=10)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,10,50")
     parser.add_argument("--baseline-repeat", type=int, default=20)
     parser.add_argument("--scan-mb", type=int, default=200, help="size of the scanned log (0: skip)")
+    parser.add_argument("--only-reload", action="store_true",
+                        help="only the PostgreSQL reload measurement (needs ERRORKB_TEST_PG)")
     args = parser.parse_args(argv)
+    pg = os.environ.get("ERRORKB_TEST_PG")
+    if args.only_reload:
+        if not pg:
+            parser.error("set ERRORKB_TEST_PG to a PostgreSQL URL (e.g. from .ci/start-postgres)")
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_reload(Path(tmp), pg)
+        return 0
     rng = random.Random(7)
     records = source_records()
     print(f"# errorkb bench: {len(records)} source canons "
@@ -289,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_scan(workdir, args.scan_mb, rng)
         bench_http(workdir)
         bench_outcomes(workdir)
+        if pg:
+            bench_reload(workdir, pg)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this run: {peak:.0f} MB")
     return 0

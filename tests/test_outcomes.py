@@ -46,16 +46,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     .ci/start-postgres; ERRORKB_REQUIRE_PG=1 makes a missing server a failure, not a skip)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/outcomes.sqlite"
-    url = os.environ.get("ERRORKB_TEST_PG")
-    if not url:
-        if os.environ.get("ERRORKB_REQUIRE_PG") == "1":
-            pytest.fail("ERRORKB_TEST_PG is not set (.ci/run starts PostgreSQL)")
-        pytest.skip("no PostgreSQL server here (set ERRORKB_TEST_PG)")
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS reports, tokens, errorkb_migrations")
-    return url
+    return str(request.getfixturevalue("pg_url"))
 
 
 def store_at(url: str) -> Any:
@@ -187,10 +178,14 @@ def test_a_writer_killed_mid_stream_loses_no_acknowledged_report(db_url: str) ->
 def test_cli_report_export_and_apply(corpus: Path, tmp_path: Path, db_url: str) -> None:
     env = {"ERRORKB_CACHE_DIR": str(tmp_path / "cache"), "ERRORKB_DB": db_url}
     runner = CliRunner()
+    corpus_args = ["--no-bundled", "--corpus", str(corpus)]
+    if db_url.startswith("postgresql://"):  # PostgreSQL serves the corpus published to it
+        assert runner.invoke(main, ["build", *corpus_args], env=env).exit_code == 0
+        corpus_args = []
     for i in range(10):
         result = runner.invoke(main, ["report", "demo/widget-timeout", "--workaround", "0",
                                       "--worked", "no", "--key", f"cli-{i}", "--json",
-                                      "--no-bundled", "--corpus", str(corpus)], env=env)
+                                      *corpus_args], env=env)
         assert result.exit_code == 0, result.output
     lines = runner.invoke(main, ["outcomes", "export", "--json"], env=env).stdout.splitlines()
     assert len(lines) == 10 and json.loads(lines[0])["worked"] is False

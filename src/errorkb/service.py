@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from errorkb.curate import CheckReport, check_text
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
@@ -24,6 +24,9 @@ from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 from errorkb.scan import Scanner, ScanReport
 from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
+
+if TYPE_CHECKING:
+    from errorkb.index.published import CorpusReloader
 
 MAX_LOOKUP_CHARS = 200_000
 MAX_LIMIT = 50
@@ -53,7 +56,11 @@ class ChainStep:
 
 
 class KnowledgeBase:
-    """Canons from stacked corpora, indexed once, answered many times. Read-only."""
+    """Canons from stacked corpora, indexed once, answered many times. Read-only.
+
+    A server may swap in a newer index while answering (`swap_store`): every method reads
+    `self.store` once, so each call is answered wholly from one index.
+    """
 
     def __init__(self, store: IndexStore, stale: bool = False,
                  outcomes: OutcomeStore | None = None) -> None:
@@ -95,6 +102,37 @@ class KnowledgeBase:
             store = IndexStore(path, engine)
         return cls(store, outcomes=outcomes)
 
+    @classmethod
+    def open_published(cls, url: str, *, cache_dir: Path, engine: str = "auto",
+                       outcomes: OutcomeStore | None = None) -> KnowledgeBase:
+        """The latest corpus version published to PostgreSQL (`errorkb build --db URL`), as a
+        local index in `cache_dir`."""
+        from errorkb.index.published import open_latest
+
+        return cls(open_latest(url, cache_dir=cache_dir, engine=engine), outcomes=outcomes)
+
+    def follow_published(self, url: str, *, cache_dir: Path, engine: str = "auto",
+                         poll_seconds: float = 5.0) -> CorpusReloader:
+        """Pick up newer published versions in the background (LISTEN/NOTIFY, and a check
+        every `poll_seconds`); see `CorpusReloader`."""
+        from errorkb.index.published import CorpusReloader
+
+        return CorpusReloader(url, cache_dir=cache_dir, serving=self.corpus_version,
+                              swap=self.swap_store, engine=engine,
+                              poll_seconds=poll_seconds).start()
+
+    def swap_store(self, store: IndexStore) -> None:
+        """Answer from `store` from now on. Calls in flight finish on the store they started
+        with; the old store (and its file handle) goes to the garbage collector once no call
+        holds it."""
+        self.store = store
+        self.stale = False
+
+    @property
+    def corpus_version(self) -> int | None:
+        """The published corpus version served, or None for a corpus read from folders."""
+        return _corpus_version(self.store)
+
     def __len__(self) -> int:
         return len(self.store)
 
@@ -106,22 +144,26 @@ class KnowledgeBase:
         if len(text) > MAX_LOOKUP_CHARS:
             raise InputTooLarge(f"input is {len(text):,} characters; lookup takes up to "
                                 f"{MAX_LOOKUP_CHARS:,}", "use `errorkb scan` for whole logs")
+        return self._lookup(self.store, text, env=env, limit=limit, domain=domain)
+
+    def _lookup(self, store: IndexStore, text: str, *, env: str | None = None, limit: int = 5,
+                domain: str | None = None) -> LookupResult:
         limit = max(1, min(limit, MAX_LIMIT))
         norm = normalize(text)
-        hits = self.store.engine.search(norm.text)
-        lexical = self.store.lexical(norm.terms)
-        facts = self.store.facts
+        hits = store.engine.search(norm.text)
+        lexical = store.lexical(norm.terms)
+        facts = store.facts
 
         def in_domain(key: int) -> bool:
             return domain is None or facts[key].domain == domain
 
-        ranked = rank(norm, hits, lexical, facts, self.store.canon, Environment.parse(env),
+        ranked = rank(norm, hits, lexical, facts, store.canon, Environment.parse(env),
                       accept=in_domain, limit=max(limit, 3))
         known = [m for m in ranked if m.known][:limit]
         nearest = [] if known else ranked[:3]
         shown = known or nearest
         return LookupResult(norm, known, nearest,
-                            {m.canon_id: self.store.canon(m.key) for m in shown},
+                            {m.canon_id: store.canon(m.key) for m in shown},
                             {m.canon_id: self.tallies(m.canon_id) for m in known})
 
     def tallies(self, canon_id: str) -> dict[tuple[str, int], Tally]:
@@ -133,7 +175,7 @@ class KnowledgeBase:
         idempotency key is accepted and counted once."""
         if self.outcomes is None:
             raise InputError("no outcome store is configured", "pass --db sqlite:///path")
-        canon = self.canon(report.canon_id)
+        canon = self.canon(report.canon_id)  # the one read of the index here
         items = canon.workarounds if report.item_kind == "workaround" else canon.dead_ends
         if report.item_kind not in ("workaround", "dead_end"):
             raise InputError(f"unknown item kind {report.item_kind!r}", "workaround or dead_end")
@@ -155,8 +197,19 @@ class KnowledgeBase:
         """Every known error in these logs (name, binary handle), grouped and counted.
 
         `follow` replaces the reader for `--follow` (tail a growing file)."""
-        scanner = Scanner(self.store.engine.trigger_offsets, self._classify_event,
-                          self._captures)
+        store = self.store
+
+        def classify(text: str) -> tuple[str | None, list[str]]:
+            result = self._lookup(store, text[:MAX_LOOKUP_CHARS], limit=1)
+            if not result.matches:
+                return None, []
+            return result.matches[0].canon_id, result.matches[0].captures
+
+        def captures(canon_id: str, text: str) -> list[str]:
+            hits = store.engine.search(text, [store.key_of[canon_id]])
+            return list(hits[0].groups) if hits else []
+
+        scanner = Scanner(store.engine.trigger_offsets, classify, captures)
         read = follow or iter_chunks
         for name, handle in sources:
             scanner.report.sources.append(name)
@@ -165,29 +218,21 @@ class KnowledgeBase:
                 break
         return scanner.report
 
-    def _classify_event(self, text: str) -> tuple[str | None, list[str]]:
-        result = self.lookup(text[:MAX_LOOKUP_CHARS], limit=1)
-        if not result.matches:
-            return None, []
-        return result.matches[0].canon_id, result.matches[0].captures
-
-    def _captures(self, canon_id: str, text: str) -> list[str]:
-        hits = self.store.engine.search(text, [self.store.key_of[canon_id]])
-        return list(hits[0].groups) if hits else []
-
     def ingest(self, data: bytes, *, source: str, domain: str = "draft",
                today: str = "") -> IngestResult:
         """An article → a merge proposal into the canon it is about, or a draft canon."""
+        store = self.store
+
         def classify(message: str) -> str | None:
-            result = self.lookup(message, limit=1)
+            result = self._lookup(store, message, limit=1)
             return result.matches[0].canon_id if result.matches else None
 
         def examples() -> Iterator[tuple[str, str]]:
-            for canon_id in self.store.ids():
-                for example in self.canon(canon_id).examples:
+            for canon_id in store.ids():
+                for example in store.canon_by_id(canon_id).examples:
                     yield canon_id, example
 
-        corpus = Corpus(classify=classify, canon=self.canon, examples=examples)
+        corpus = Corpus(classify=classify, canon=store.canon_by_id, examples=examples)
         return ingest(data, corpus, source=source, domain=domain, today=today)
 
     def check_canon_text(self, text: str) -> CheckReport:
@@ -195,9 +240,16 @@ class KnowledgeBase:
         return check_text(text, self.store.key_of)
 
     def stats(self) -> dict[str, object]:
-        return {"canons": len(self), "domains": self.domains(),
-                "engine": self.store.engine.name, "index": str(self.store.path),
-                "built_at": self.store.meta.get("built_at"), "stale": self.stale}
+        store = self.store
+        return {"canons": len(store), "domains": _domains(store),
+                "engine": store.engine.name, "index": str(store.path),
+                "built_at": store.meta.get("built_at"), "stale": self.stale,
+                "corpus_version": _corpus_version(store)}
+
+    def serving(self) -> dict[str, object]:
+        """What is being served, for health checks: canon count and corpus version."""
+        store = self.store
+        return {"canons": len(store), "corpus_version": _corpus_version(store)}
 
     def canon(self, canon_id: str) -> Canon:
         return self.store.canon_by_id(canon_id)
@@ -205,27 +257,26 @@ class KnowledgeBase:
     def search(self, query: str, *, limit: int = 10, domain: str | None = None) -> list[Match]:
         """Every candidate for a query, best first, with no threshold applied."""
         norm = normalize(query)
-        ranked = rank(norm, self.store.engine.search(norm.text), self.store.lexical(norm.terms, 50),
-                      self.store.facts, self.store.canon,
-                      accept=lambda key: domain is None or self.store.facts[key].domain == domain,
-                      limit=max(1, min(limit, MAX_LIMIT)))
-        return ranked
+        store = self.store
+        return rank(norm, store.engine.search(norm.text), store.lexical(norm.terms, 50),
+                    store.facts, store.canon,
+                    accept=lambda key: domain is None or store.facts[key].domain == domain,
+                    limit=max(1, min(limit, MAX_LIMIT)))
 
     def domains(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for facts in self.store.facts.values():
-            counts[facts.domain] = counts.get(facts.domain, 0) + 1
-        return dict(sorted(counts.items()))
+        return _domains(self.store)
 
     def list_domain(self, domain: str) -> list[str]:
-        ids = sorted(self.store.ids(domain))
+        store = self.store
+        ids = sorted(store.ids(domain))
         if not ids:
-            raise NotFound(f"no domain `{domain}`", f"known: {', '.join(self.domains())}")
+            raise NotFound(f"no domain `{domain}`", f"known: {', '.join(_domains(store))}")
         return ids
 
     def chain(self, canon_id: str, depth: int = 2) -> list[ChainStep]:
         """What tends to come before and after, breadth first, to `depth` links."""
-        start = self.canon(canon_id)
+        store = self.store
+        start = store.canon_by_id(canon_id)
         steps: list[ChainStep] = []
         seen = {start.id}
         frontier = [start]
@@ -234,14 +285,26 @@ class KnowledgeBase:
             for canon in frontier:
                 for relation in ("leads_to", "preceded_by"):
                     for t in getattr(canon.transition_graph, relation):
-                        if t.error_id in seen or t.error_id not in self.store.key_of:
+                        if t.error_id in seen or t.error_id not in store.key_of:
                             continue
                         seen.add(t.error_id)
                         steps.append(ChainStep(t.error_id, relation, level, t.probability,
                                                t.condition, t.condition_zh))
-                        following.append(self.canon(t.error_id))
+                        following.append(store.canon_by_id(t.error_id))
             frontier = following
         return steps
+
+
+def _domains(store: IndexStore) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for facts in store.facts.values():
+        counts[facts.domain] = counts.get(facts.domain, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _corpus_version(store: IndexStore) -> int | None:
+    version = store.meta.get("corpus_version")
+    return int(version) if version is not None else None
 
 
 def default_index_path(corpus: Sequence[Path], cache_dir: Path) -> Path:

@@ -117,7 +117,7 @@ def test_http_refuses_bad_requests_with_the_error_body(http: TestClient) -> None
 
 
 def test_http_routes_answer(http: TestClient) -> None:
-    assert http.get("/healthz").json() == {"ok": True, "canons": 2}
+    assert http.get("/healthz").json() == {"ok": True, "canons": 2, "corpus_version": None}
     assert http.get("/api/v1/domains").json() == {"domains": {"demo": 2}}
     assert http.get("/api/v1/domains/demo").json()["ids"] == ["demo/widget-crash",
                                                               "demo/widget-timeout"]

@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import getpass
 import json
+import logging
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Callable
@@ -80,8 +83,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="errorkb")
-@click.option("--db", help="Outcome store URL: sqlite:///path (or ERRORKB_DB).")
+@click.option("--db", help="Outcome store URL: sqlite:///path, or postgresql://... for the "
+              "published corpus and outcomes (or ERRORKB_DB).")
 @click.pass_context
+@handles_errors
 def main(ctx: click.Context, db: str | None) -> None:
     """errorkb: known errors, their dead ends, workarounds and what comes next."""
     settings = from_environment(os.environ, Settings())
@@ -174,8 +179,17 @@ def export_command(settings: Settings, paths: tuple[Path, ...], fmt: str, output
         handle.writelines(chunks)
 
 
+def _set_db(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.obj = replace(ctx.obj, db=value)
+
+
 def corpus_options(fn: F) -> F:
-    """--corpus DIR (repeatable) and --no-bundled, applied over the environment's settings."""
+    """--corpus DIR (repeatable) and --no-bundled, applied over the environment's settings;
+    --db URL, as the group's option takes it, so `errorkb serve --db URL` works too."""
+    fn = click.option("--db", expose_value=False, callback=_set_db,
+                      help="sqlite:///path, or postgresql://... to publish (build) or serve the "
+                           "corpus from PostgreSQL (or ERRORKB_DB).")(fn)
     fn = click.option("--no-bundled", is_flag=True, default=None,
                       help="Leave the bundled corpus out.")(fn)
     fn = click.option("--corpus", "corpus", multiple=True,
@@ -203,6 +217,15 @@ def writable_store(settings: Settings) -> OutcomeStore:
 
 
 def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None) -> KnowledgeBase:
+    url = settings.corpus_db()
+    if url is not None:  # the corpus is the one published to the database
+        if corpus or no_bundled is not None:
+            raise InputError("--corpus and --no-bundled choose what `errorkb build --db URL` "
+                             "publishes; with a PostgreSQL --db the published corpus is served",
+                             "publish with `errorkb build --db URL --corpus DIR`, then leave "
+                             "them out here")
+        return KnowledgeBase.open_published(url, cache_dir=settings.cache_dir,
+                                            outcomes=outcome_store(settings, create=False))
     settings = replace(settings, corpus=settings.corpus + corpus,
                        no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
     dirs = settings.corpus_dirs()
@@ -238,10 +261,21 @@ def read_input(text: str | None, file: Path | None) -> str:
 @handles_errors
 def build_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | None,
                   index_path: Path | None, as_json: bool) -> None:
-    """Build the index for the bundled corpus plus any --corpus folders."""
+    """Build the index for the bundled corpus plus any --corpus folders.
+
+    With --db postgresql://... publish them as a new corpus version instead, which every
+    `errorkb serve --db` on that database picks up within seconds.
+    """
     settings = replace(settings, corpus=settings.corpus + corpus,
                        no_bundled=settings.no_bundled if no_bundled is None else no_bundled)
     dirs = settings.corpus_dirs()
+    url = settings.corpus_db()
+    if url is not None:
+        if index_path is not None:
+            raise InputError("--index names a local index; with a PostgreSQL --db, build "
+                             "publishes the corpus to the database", "leave --index out")
+        publish(url, settings, dirs, as_json)
+        return
     target = index_path or settings.index or default_index_path(dirs, settings.cache_dir)
     report = build_index(dirs, target)
     errors = [f for f in report.findings if f.severity == "error"]
@@ -254,6 +288,39 @@ def build_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool
         console.print(f"indexed {report.canons} canon(s) into {report.path} "
                       f"in {report.seconds:.2f}s")
     sys.exit(1 if errors else 0)
+
+
+def publish(url: str, settings: Settings, dirs: tuple[Path, ...], as_json: bool) -> None:
+    """`errorkb build --db postgresql://...`: a new corpus version unless nothing changed."""
+    from errorkb.index.published import publish_corpus
+
+    try:
+        who = f"{getpass.getuser()}@{socket.gethostname()}"
+    except (KeyError, OSError):
+        who = f"unknown@{socket.gethostname()}"
+    report = publish_corpus(url, dirs, cache_dir=settings.cache_dir, published_by=who)
+    errors = [f for f in report.findings if f.severity == "error"]
+    version = report.version
+    if as_json:
+        emit_json({"published": report.created, "version": version and version.version,
+                   "fingerprint": version and version.fingerprint,
+                   "canons": version and version.canons, "seconds": round(report.seconds, 3),
+                   "skipped": len(errors)})
+    else:
+        for f in errors:
+            err_console.print(f"{f.where}: {f.message}", markup=False)
+        if version is None:
+            err_console.print(f"nothing published: {len(errors)} record(s) cannot be read; fix "
+                              "them (`errorkb check`) and publish again", markup=False)
+        elif report.created:
+            console.print(f"published corpus version {version.version} ({version.canons} "
+                          f"canon(s), fingerprint {version.fingerprint[:12]}) in "
+                          f"{report.seconds:.2f}s", markup=False)
+        else:
+            console.print(f"unchanged: corpus version {version.version} has this content "
+                          f"(fingerprint {version.fingerprint[:12]}); nothing published",
+                          markup=False)
+    sys.exit(1 if version is None else 0)
 
 
 @main.command("lookup")
@@ -476,6 +543,9 @@ def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple
 
     kb = open_kb(settings, corpus, no_bundled)
     kb.outcomes = writable_store(settings)  # report_outcome writes (local user)
+    url = settings.corpus_db()
+    if url is not None:
+        kb.follow_published(url, cache_dir=settings.cache_dir, poll_seconds=settings.poll_seconds)
     build_server(kb, allow_paths).run("stdio")
 
 
@@ -487,19 +557,35 @@ def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple
 @click.option("--allow-path", "allow_paths", multiple=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A directory whose files the scan_log MCP tool may read (repeatable).")
+@click.option("--poll-seconds", type=click.FloatRange(0.1, 3600), default=None,
+              help="With a PostgreSQL --db: check for a newer corpus version this often, "
+                   "besides LISTEN/NOTIFY (default: 5, or ERRORKB_POLL_SECONDS).")
 @corpus_options
 @click.pass_obj
 @handles_errors
 def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[str, ...],
-                  allow_paths: tuple[Path, ...], corpus: tuple[Path, ...],
-                  no_bundled: bool | None) -> None:
-    """Serve the HTTP JSON API (/api/v1), and MCP over streamable HTTP at /mcp/."""
+                  allow_paths: tuple[Path, ...], poll_seconds: float | None,
+                  corpus: tuple[Path, ...], no_bundled: bool | None) -> None:
+    """Serve the HTTP JSON API (/api/v1), and MCP over streamable HTTP at /mcp/.
+
+    With --db postgresql://... serve the latest published corpus version and pick up newer
+    ones as they are published.
+    """
     import uvicorn
 
     from errorkb.faces.web.api import create_app
 
     kb = open_kb(settings, corpus, no_bundled)
     kb.outcomes = writable_store(settings)
+    url = settings.corpus_db()
+    if url is not None:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logging.getLogger("errorkb").addHandler(handler)
+        logging.getLogger("errorkb").setLevel(logging.INFO)
+        kb.follow_published(url, cache_dir=settings.cache_dir,
+                            poll_seconds=poll_seconds or settings.poll_seconds)
+        err_console.print(f"serving corpus version {kb.corpus_version}", markup=False)
     app = create_app(kb, cors_origins=cors_origins, allow_paths=allow_paths)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import errorkb
+from errorkb.errors import InputError
 
 
 def bundled_corpus_dir() -> Path:
@@ -39,7 +40,11 @@ class Settings:
     lang: str = field(default="en", metadata={"help": "answer language: en or zh"})
     db: str = field(default="", metadata={
         "help": "outcome store: sqlite:///path or postgresql://... "
-                "(default: $XDG_DATA_HOME/errorkb/outcomes.sqlite)"})
+                "(default: $XDG_DATA_HOME/errorkb/outcomes.sqlite); a PostgreSQL database "
+                "also holds the published corpus"})
+    poll_seconds: float = field(default=5.0, metadata={
+        "help": "how often `errorkb serve` with a PostgreSQL database checks for a newer "
+                "corpus version, besides LISTEN/NOTIFY"})
 
     def db_url(self) -> str:
         """The outcome store's URL: `db`, or a SQLite file in the user's data folder."""
@@ -48,6 +53,11 @@ class Settings:
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return f"sqlite:///{Path(base) / 'errorkb' / 'outcomes.sqlite'}"
 
+    def corpus_db(self) -> str | None:
+        """The PostgreSQL URL the corpus is published to and served from, or None when the
+        corpus is read from folders."""
+        return self.db if self.db.startswith(("postgresql://", "postgres://")) else None
+
     def corpus_dirs(self) -> tuple[Path, ...]:
         bundled = () if self.no_bundled else (bundled_corpus_dir(),)
         return bundled + self.corpus
@@ -55,6 +65,17 @@ class Settings:
 
 SETTINGS = {f.name: f.metadata["help"] for f in fields(Settings)}
 ENV_PREFIX = "ERRORKB_"
+
+
+def positive_seconds(raw: str, where: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.1 <= value <= 3600:
+        raise InputError(f"{where}: {raw!r} is not a number of seconds from 0.1 to 3600",
+                         "e.g. 5")
+    return value
 
 
 def from_environment(environ: Mapping[str, str], base: Settings | None = None) -> Settings:
@@ -71,6 +92,8 @@ def from_environment(environ: Mapping[str, str], base: Settings | None = None) -
             changes[name] = raw.strip().lower() in ("1", "true", "yes")
         elif name in ("index", "cache_dir"):
             changes[name] = Path(raw)
+        elif name == "poll_seconds":
+            changes[name] = positive_seconds(raw, ENV_PREFIX + name.upper())
         else:
             changes[name] = raw
     return replace(settings, **changes)  # type: ignore[arg-type]

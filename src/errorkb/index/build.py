@@ -97,8 +97,8 @@ class BuildReport:
     findings: list[Finding] = field(default_factory=list)
 
 
-def _cached_shards(dest: Path) -> dict[str, Shard]:
-    """Compiled shards of the index being replaced, by digest (none when unreadable)."""
+def cached_shards(dest: Path) -> dict[str, Shard]:
+    """Compiled shards of the index at `dest`, by digest (none when missing or unreadable)."""
     if not dest.exists():
         return {}
     try:
@@ -112,6 +112,20 @@ def _cached_shards(dest: Path) -> dict[str, Shard]:
     return {d: Shard(d, tuple(json.loads(a)), blob, tuple(json.loads(r))) for d, a, r, blob in rows}
 
 
+def load_corpus(paths: Sequence[Path]) -> tuple[list[tuple[Canon, str]], list[Finding]]:
+    """The canons at `paths` with the path each came from (later paths win on the same id),
+    and the findings of the records that could not be read."""
+    canons: dict[str, tuple[Canon, str]] = {}
+    findings: list[Finding] = []
+    for path in paths:
+        loaded = load_paths([path])
+        findings.extend(loaded.findings)
+        for item in loaded.loaded:
+            canons.pop(item.canon.id, None)
+            canons[item.canon.id] = (item.canon, str(path))
+    return list(canons.values()), findings
+
+
 def build_index(paths: Sequence[Path], dest: Path, *, use_hyperscan: bool | None = None,
                 workers: int = 2) -> BuildReport:
     """Index the canons at `paths` (later paths win on the same id) into `dest`, atomically.
@@ -121,32 +135,36 @@ def build_index(paths: Sequence[Path], dest: Path, *, use_hyperscan: bool | None
     """
     started = time.perf_counter()
     fingerprint = corpus_fingerprint(paths)
-    canons: dict[str, tuple[Canon, str]] = {}
-    report = BuildReport(dest, fingerprint=fingerprint)
-    for path in paths:
-        loaded = load_paths([path])
-        report.findings.extend(loaded.findings)
-        for item in loaded.loaded:
-            canons.pop(item.canon.id, None)
-            canons[item.canon.id] = (item.canon, str(path))
+    canons, findings = load_corpus(paths)
+    report = write_index(canons, dest, fingerprint=fingerprint, sources=[str(p) for p in paths],
+                         use_hyperscan=use_hyperscan, workers=workers)
+    report.findings = findings
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def write_index(canons: Sequence[tuple[Canon, str]], dest: Path, *, fingerprint: str,
+                sources: Sequence[str], shards: dict[str, Shard] | None = None,
+                use_hyperscan: bool | None = None, workers: int = 2) -> BuildReport:
+    """Write the index of these (canon, source) pairs to `dest`, atomically. Compiled shards
+    are taken, by digest, from `shards` and from the index being replaced."""
+    started = time.perf_counter()
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=dest.name, suffix=".tmp", dir=dest.parent)
     os.close(handle)
     temp = Path(temp_name)
     try:
         use = hyperscan_engine.available() if use_hyperscan is None else use_hyperscan
-        _write(temp, list(canons.values()), fingerprint, paths,
-               _cached_shards(dest) if use else None, workers)
+        cache = {**cached_shards(dest), **(shards or {})} if use else None
+        _write(temp, list(canons), fingerprint, sources, cache, workers)
         os.replace(temp, dest)
     finally:
         temp.unlink(missing_ok=True)
-    report.canons = len(canons)
-    report.seconds = time.perf_counter() - started
-    return report
+    return BuildReport(dest, len(canons), time.perf_counter() - started, fingerprint)
 
 
 def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
-           paths: Sequence[Path], shard_cache: dict[str, Shard] | None, workers: int) -> None:
+           sources: Sequence[str], shard_cache: dict[str, Shard] | None, workers: int) -> None:
     db = sqlite3.connect(target)
     try:
         db.executescript(SCHEMA)
@@ -171,7 +189,7 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
                 for i, (shard, loaded) in enumerate(shards)])
         meta = {"schema_version": str(SCHEMA_VERSION), "fingerprint": fingerprint,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "canons": str(len(rows)), "corpus": json.dumps([str(p) for p in paths])}
+                "canons": str(len(rows)), "corpus": json.dumps(list(sources))}
         db.executemany("INSERT INTO meta VALUES (?,?)", sorted(meta.items()))
         db.commit()
         db.execute("PRAGMA journal_mode=WAL")

@@ -35,6 +35,8 @@ class IndexStore:
         self.path = path
         self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        # Per store, not per class, so a server that swaps in a new store frees the old one.
+        self._cached_canon = lru_cache(maxsize=4096)(self._decode_canon)
         try:
             self._load(path, engine)
         except sqlite3.DatabaseError as exc:
@@ -98,8 +100,10 @@ class IndexStore:
     def __len__(self) -> int:
         return self._count
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one store per process, lives as long as it
     def canon(self, key: int) -> Canon:
+        return self._cached_canon(key)
+
+    def _decode_canon(self, key: int) -> Canon:
         with self._lock:  # one connection, used from the server's worker threads
             row = self._db.execute("SELECT record FROM canons WHERE key = ?", (key,)).fetchone()
         if row is None:

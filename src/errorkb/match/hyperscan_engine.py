@@ -58,6 +58,18 @@ class LoadedShard:
     rejected: tuple[int, ...]
 
 
+def loads_here(shard: Shard) -> bool:
+    """Whether this machine's Hyperscan can load a shard compiled elsewhere (a database is
+    tied to the Hyperscan version and CPU features it was compiled for)."""
+    if not shard.database:
+        return True
+    try:
+        hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK)
+    except hyperscan.error:
+        return False
+    return True
+
+
 def shard_of(name: str, shards: int) -> int:
     return int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) % shards
 

@@ -201,7 +201,7 @@ def create_app(kb: KnowledgeBase, *, cors_origins: tuple[str, ...] = (),
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"ok": True, "canons": len(kb)}
+        return {"ok": True, **kb.serving()}
 
     @app.get("/api/v1/lookup")
     def lookup_get(q: Annotated[str, Query(min_length=1, max_length=MAX_LOOKUP_CHARS)],
