@@ -192,3 +192,24 @@ def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, 
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda t: [m.canon_id for m in kb.lookup(t).matches], texts))
     assert got == expected
+
+
+def test_editing_one_canon_recompiles_only_its_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hyperscan_engine, "SHARD_SIZE", 2)
+    specs = [(f"d/canon-{i}", PatternSpec(i, f"error number {i}")) for i in range(1, 9)]
+    assert hyperscan_engine.shard_count(len(specs)) == 4
+    compiled: list[str] = []
+
+    def fake_compile(digest: str, group: list[PatternSpec]) -> hyperscan_engine.Shard:
+        compiled.append(digest)
+        return hyperscan_engine.Shard(digest, tuple(range(len(group))), b"db")
+
+    monkeypatch.setattr(hyperscan_engine, "compile_shard", fake_compile)
+    first = hyperscan_engine.compile_shards(specs, {}, workers=1)
+    cache = {shard.digest: shard for shard, _ in first}
+    edited = [specs[0], (specs[1][0], PatternSpec(2, "error number two")), *specs[2:]]
+    compiled.clear()
+    second = hyperscan_engine.compile_shards(edited, cache, workers=1)
+    assert len(compiled) == 1
+    assert sum(shard.digest not in cache for shard, _ in second) == 1
+    assert sorted(k for _, loaded in second for k in loaded.keys) == list(range(1, 9))
