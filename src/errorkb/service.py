@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from errorkb.curate import CheckReport, check_text
+from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.ingest import Corpus, IngestResult, ingest
@@ -24,6 +25,7 @@ from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 from errorkb.scan import Scanner, ScanReport
 from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
+from errorkb.scan.triggers import triggers_for
 
 MAX_LOOKUP_CHARS = 200_000
 MAX_LIMIT = 50
@@ -155,8 +157,8 @@ class KnowledgeBase:
         """Every known error in these logs (name, binary handle), grouped and counted.
 
         `follow` replaces the reader for `--follow` (tail a growing file)."""
-        scanner = Scanner(self.store.engine.trigger_offsets, self._classify_event,
-                          self._captures)
+        triggers = triggers_for(tuple(self.store.engine.trigger_literals()))
+        scanner = Scanner(triggers.find, self._classify_event, self._capture_pattern)
         read = follow or iter_chunks
         for name, handle in sources:
             scanner.report.sources.append(name)
@@ -171,9 +173,14 @@ class KnowledgeBase:
             return None, []
         return result.matches[0].canon_id, result.matches[0].captures
 
-    def _captures(self, canon_id: str, text: str) -> list[str]:
-        hits = self.store.engine.search(text, [self.store.key_of[canon_id]])
-        return list(hits[0].groups) if hits else []
+    def _capture_pattern(self, canon_id: str) -> Pattern | None:
+        """A canon's compiled regex, for what it captures (None when RE2 refuses it: the
+        engine skips it too)."""
+        spec = self.store.specs[self.store.key_of[canon_id]]
+        try:
+            return compile_regex(spec.regex, spec.case_sensitive)
+        except RegexError:
+            return None
 
     def ingest(self, data: bytes, *, source: str, domain: str = "draft",
                today: str = "") -> IngestResult:

@@ -182,6 +182,9 @@ class HyperscanEngine:
     def trigger_offsets(self, lowered: str) -> list[int]:
         return self._verifier.trigger_offsets(lowered)
 
+    def trigger_literals(self) -> list[str]:
+        return self._verifier.trigger_literals()
+
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         chosen = sorted(self.candidates(text)) if keys is None else keys
         return self._verifier.search(text, chosen)

@@ -8,6 +8,7 @@ each one event, so each is matched once, as a whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass
 
 MAX_EVENT_LINES = 400
@@ -120,3 +121,85 @@ def assemble(text: str, offsets: list[int], first_line: int) -> list[Event]:
         events.append(Event(start, max(end, start), line))
         covered_until = end
     return events
+
+
+
+# Byte patterns, each tried at a line start, one of which matches every line that may join a
+# neighbouring line in one event: the lines `_CONTINUATION` or `_OPENERS` match (their `\d`
+# and `\w` parts dropped or widened, so that none is missed), blank lines, lines opening with
+# a non-ASCII byte. Between two lines neither of which matches, no event can pass: each event
+# lies within a block of lines bounded by such pairs, and only the blocks holding a trigger
+# line need decoding and assembling. The trigger search runs them too (see `triggers`).
+MAY_JOIN_PATTERNS = (
+    rb"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]", rb"Caused by: ", rb"Suppressed: ", rb"\.\.\. ",
+    rb"During handling ", rb"The above exception was", rb"Traceback \(most recent call last\)",
+    rb"goroutine ", rb"\[signal ", rb"created by ", rb"exit status ", rb"[^\s(]*\(", rb"panic: ",
+    rb"fatal error: ", rb"error\[E", rb"error: ", rb"Exception in thread ")
+_MAY_JOIN = re.compile(b"|".join(MAY_JOIN_PATTERNS) + rb"|\Z")  # \Z: an empty last line
+
+
+def _standalone_test(data: bytes, joining: Container[int] | None) -> Callable[[int], bool]:
+    """Whether the line starting at an offset can join no neighbour: from `joining` (the
+    starts of the lines some pattern matched), or by trying the patterns there."""
+    if joining is None:
+        match = _MAY_JOIN.match
+        return lambda start: match(data, start) is None
+    size = len(data)
+    return lambda start: start != size and start not in joining
+
+
+def _line_end(data: bytes, position: int) -> int:
+    end = data.find(b"\n", position)
+    return len(data) if end < 0 else end
+
+
+def _block(data: bytes, line_start: int, standalone: Callable[[int], bool]) -> tuple[int, int]:
+    """Offsets of the block of lines holding the line at `line_start`: it grows while one of
+    the two lines at its edge may join the other."""
+    start, first_alone = line_start, standalone(line_start)
+    while start > 0:
+        previous = data.rfind(b"\n", 0, start - 1) + 1
+        previous_alone = standalone(previous)
+        if first_alone and previous_alone:
+            break
+        start, first_alone = previous, previous_alone
+    end = _line_end(data, line_start)
+    last_alone = first_alone if start == line_start else standalone(line_start)
+    while end < len(data):
+        following_alone = standalone(end + 1)
+        if last_alone and following_alone:
+            break
+        end, last_alone = _line_end(data, end + 1), following_alone
+    return start, end
+
+
+def _char_offset(block: bytes, byte_offset: int) -> int:
+    return byte_offset if block.isascii() else len(block[:byte_offset].decode("utf-8", "replace"))
+
+
+def events_in(data: bytes, triggers: list[int], joining: Container[int] | None = None,
+              ) -> Iterator[tuple[str, int, int]]:
+    """The distinct events holding these trigger lines (offsets of line starts in `data`,
+    ascending), in order: the events `assemble` finds in the decoded chunk, decoding only the
+    blocks of lines around the triggers. Each as (text, offset of its block in `data`, lines
+    from the block's first line to the event's)."""
+    standalone = _standalone_test(data, joining)
+    size = len(data)
+    index = 0
+    while index < len(triggers):
+        line_start = triggers[index]
+        line_end = _line_end(data, line_start)
+        if standalone(line_start) and (line_end == size or standalone(line_end + 1)) and (
+                line_start == 0 or standalone(data.rfind(b"\n", 0, line_start - 1) + 1)):
+            index += 1  # a block of one line: the event is the line itself
+            yield data[line_start:line_end].decode("utf-8", "replace"), line_start, 0
+            continue
+        start, end = _block(data, line_start, standalone)
+        inside = []
+        while index < len(triggers) and triggers[index] <= end:
+            inside.append(triggers[index] - start)
+            index += 1
+        block = data[start:end]
+        text = block.decode("utf-8", "replace")
+        for event in assemble(text, [_char_offset(block, o) for o in inside], 0):
+            yield event.text(text), start, event.line
