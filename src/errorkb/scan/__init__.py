@@ -144,11 +144,9 @@ class Scanner:
         self._cache: dict[bytes, tuple[str | None, list[str], bool]] = {}
         self.report = ScanReport()
 
-    def _classified(self, event_text: str) -> tuple[str | None, list[str], bool]:
-        """(canon id or None, captured values, whether the text says error)."""
-        # Cheap key: timestamps and counters do not split it. ERROR_LINE sees digits only as
-        # digits, so its answer holds for every text of one key.
-        key = event_text.encode().translate(_DIGITS)
+    def _classified(self, event_text: str, key: bytes) -> tuple[str | None, list[str], bool]:
+        """(canon id or None, captured values, whether the text says error) of an event whose
+        text with digits zeroed is `key`."""
         cached = self._cache.get(key)
         if cached is not None:
             canon_id = cached[0]
@@ -165,11 +163,21 @@ class Scanner:
         report = self.report
         hits = self._triggers(chunk)
         lines = _LineNumbers(chunk.data, chunk.first_line)
-        for text, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining):
+        cache = self._cache
+        for raw, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining):
+            # The key: cheap, timestamps and counters do not split it. ERROR_LINE sees digits
+            # only as digits, so its answer holds for every text of one key.
+            ascii_event = raw.isascii()
+            text = raw.decode("ascii") if ascii_event else raw.decode("utf-8", "replace")
+            key = (raw if ascii_event else text.encode()).translate(_DIGITS)
+            cached = cache.get(key)
+            if cached is not None and cached[0] is None and not cached[2]:
+                report.events += 1  # known to say nothing (and not blank: it was classified)
+                continue
             if not text.strip():
                 continue
             report.events += 1
-            canon_id, captures, says_error = self._classified(text)
+            canon_id, captures, says_error = self._classified(text, key)
             if canon_id is None:
                 if not says_error:
                     continue

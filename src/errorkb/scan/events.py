@@ -8,7 +8,7 @@ each one event, so each is matched once, as a whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
 MAX_EVENT_LINES = 400
@@ -138,14 +138,16 @@ MAY_JOIN_PATTERNS = (
 _MAY_JOIN = re.compile(b"|".join(MAY_JOIN_PATTERNS) + rb"|\Z")  # \Z: an empty last line
 
 
-def _standalone_test(data: bytes, joining: Container[int] | None) -> Callable[[int], bool]:
-    """Whether the line starting at an offset can join no neighbour: from `joining` (the
-    starts of the lines some pattern matched), or by trying the patterns there."""
-    if joining is None:
-        match = _MAY_JOIN.match
-        return lambda start: match(data, start) is None
-    size = len(data)
-    return lambda start: start != size and start not in joining
+class _JoiningLines:
+    """The starts of the lines that may join a neighbour, told by trying the patterns at an
+    offset when asked (for when no search has listed them)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._match = _MAY_JOIN.match
+        self._data = data
+
+    def __contains__(self, line_start: object) -> bool:
+        return isinstance(line_start, int) and self._match(self._data, line_start) is not None
 
 
 def _line_end(data: bytes, position: int) -> int:
@@ -153,9 +155,14 @@ def _line_end(data: bytes, position: int) -> int:
     return len(data) if end < 0 else end
 
 
-def _block(data: bytes, line_start: int, standalone: Callable[[int], bool]) -> tuple[int, int]:
+def _block(data: bytes, line_start: int, joining: Container[int]) -> tuple[int, int]:
     """Offsets of the block of lines holding the line at `line_start`: it grows while one of
     the two lines at its edge may join the other."""
+    size = len(data)
+
+    def standalone(line: int) -> bool:
+        return line != size and line not in joining
+
     start, first_alone = line_start, standalone(line_start)
     while start > 0:
         previous = data.rfind(b"\n", 0, start - 1) + 1
@@ -178,23 +185,29 @@ def _char_offset(block: bytes, byte_offset: int) -> int:
 
 
 def events_in(data: bytes, triggers: list[int], joining: Container[int] | None = None,
-              ) -> Iterator[tuple[str, int, int]]:
+              ) -> Iterator[tuple[bytes, int, int]]:
     """The distinct events holding these trigger lines (offsets of line starts in `data`,
     ascending), in order: the events `assemble` finds in the decoded chunk, decoding only the
-    blocks of lines around the triggers. Each as (text, offset of its block in `data`, lines
-    from the block's first line to the event's)."""
-    standalone = _standalone_test(data, joining)
+    blocks of lines around the triggers. `joining`: the starts of the lines that may join a
+    neighbour (see MAY_JOIN_PATTERNS), when a search has found them. Each event as (its bytes,
+    which decode to its text; offset of its block in `data`; lines from the block's first
+    line to the event's)."""
+    if joining is None:
+        joining = _JoiningLines(data)
     size = len(data)
     index = 0
     while index < len(triggers):
         line_start = triggers[index]
-        line_end = _line_end(data, line_start)
-        if standalone(line_start) and (line_end == size or standalone(line_end + 1)) and (
-                line_start == 0 or standalone(data.rfind(b"\n", 0, line_start - 1) + 1)):
+        line_end = data.find(b"\n", line_start)
+        if line_end < 0:
+            line_end = size
+        if line_start not in joining and (line_end == size or (
+                line_end + 1 != size and line_end + 1 not in joining)) and (
+                line_start == 0 or data.rfind(b"\n", 0, line_start - 1) + 1 not in joining):
             index += 1  # a block of one line: the event is the line itself
-            yield data[line_start:line_end].decode("utf-8", "replace"), line_start, 0
+            yield data[line_start:line_end], line_start, 0
             continue
-        start, end = _block(data, line_start, standalone)
+        start, end = _block(data, line_start, joining)
         inside = []
         while index < len(triggers) and triggers[index] <= end:
             inside.append(triggers[index] - start)
@@ -202,4 +215,4 @@ def events_in(data: bytes, triggers: list[int], joining: Container[int] | None =
         block = data[start:end]
         text = block.decode("utf-8", "replace")
         for event in assemble(text, [_char_offset(block, o) for o in inside], 0):
-            yield event.text(text), start, event.line
+            yield event.text(text).encode(), start, event.line
