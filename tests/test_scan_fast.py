@@ -23,12 +23,12 @@ import pytest
 from errorkb.dialect import compile_regex
 from errorkb.faces.config import bundled_corpus_dir
 from errorkb.match.normalize import mask, normalize, strip_prefix
-from errorkb.scan import ERROR_LINE, TIMESTAMP, Group, ScanReport, Unknown, template_of
+from errorkb.scan import ERROR_LINE, TIMESTAMP, Group, Scanner, ScanReport, Unknown, template_of
 from errorkb.scan import triggers as trigger_module
 from errorkb.scan.captures import Captures, capture_spans, digit_blind, first_captures
 from errorkb.scan.events import _CONTINUATION, _MAY_JOIN, _OPENERS, assemble
 from errorkb.scan.reader import MAX_LINE, Chunk, ReadStats, iter_chunks
-from errorkb.scan.triggers import ERROR_LINE_LITERALS, AhoCorasickTriggers, HyperscanTriggers
+from errorkb.scan.triggers import ERROR_LINE_LITERALS, AhoCorasickTriggers, Hits, HyperscanTriggers
 from errorkb.service import KnowledgeBase
 from tests.test_scan import BENIGN, GO, JAVA, PY_CHAINED
 
@@ -265,3 +265,23 @@ def test_chunks_decode_as_the_whole_input_does(data: bytes) -> None:
         assert text == whole.decode("utf-8", "replace").rstrip("\n")
     assert [c.first_line for c in chunks] == list(
         functools.reduce(lambda acc, c: [*acc, acc[-1] + c.lines], chunks[:-1], [1]))
+
+
+def test_the_template_cache_gives_what_template_of_gives() -> None:
+    scanner = Scanner(lambda chunk: Hits([]), lambda text: (None, []), lambda canon_id: None)
+    rng = random.Random(2)
+    bases = ["2026-03-02 11:00:00,123 ERROR frobnicator 42 exploded at /var/lib/7.db",
+             "ERROR matrix 1x5 vs 0x5f at 10.0.0.7:5432 id 0123456789abcdef0",
+             "Mar  2 11:00:09 host app[123]: failed: '42' \"7\" 3.14", "E7 ERROR 9 99 999 \x1b[31m7",
+             "ERROR shard 12 of 345 failed after 6.7s"]
+    for base in bases:
+        for _ in range(40):
+            text = re.sub(r"\d", lambda _: str(rng.randrange(10)), base)
+            assert scanner._template(text) == template_of(text), text
+    assert template_of("x 1x5") != template_of("x 0x5")  # the case the cache key keeps apart
+
+
+def test_line_numbers_are_counted_once_in_any_order() -> None:
+    chunk = Chunk(b"a\nb\n\nc\nd", 10, "x")
+    assert [chunk.line_at(o) for o in (0, 2, 5, 8, 4, 0)] == [10, 11, 13, 14, 12, 10]
+    assert chunk.lines == 5

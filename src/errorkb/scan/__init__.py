@@ -33,6 +33,8 @@ CACHE_LIMIT = 50_000
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}")
 _SPACES = re.compile(r"\s+")
+_NONZERO_DIGITS = str.maketrans("23456789", "11111111")
+_HAS_DIGIT = re.compile(r"[0-9]")
 
 
 @dataclass
@@ -104,32 +106,27 @@ PatternOf = Callable[[str], Pattern | None]  # a canon's compiled regex, for its
 
 def template_of(text: str) -> str:
     """The masked shape of an event's decisive line: numbers, ids, paths and hosts hidden."""
-    if "\n" in text or "\x1b" in text:
-        norm = normalize(text)
-        if norm.decisive:
-            start, end, _ = max(norm.decisive, key=lambda d: d[2])
-            line = norm.text[start:end]
-        else:
-            line = text.split("\n", 1)[0]
-    else:  # one line without ANSI codes is its own decisive line: no need to normalise
-        line = text
-    masked = mask(strip_prefix(line))
-    masked = re.sub(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"", "<str>", masked)
+    if _one_plain_line(text):  # its own decisive line: no need to normalise
+        return masked_line(strip_prefix(text))
+    norm = normalize(text)
+    if norm.decisive:
+        start, end, _ = max(norm.decisive, key=lambda d: d[2])
+        line = norm.text[start:end]
+    else:
+        line = text.split("\n", 1)[0]
+    return masked_line(strip_prefix(line))
+
+
+def _one_plain_line(text: str) -> bool:
+    return "\n" not in text and "\x1b" not in text
+
+
+def masked_line(line: str) -> str:
+    """A line (its timestamp prefix stripped) with volatile tokens and quoted names masked.
+    The masks tell digits apart only as digits (and `0x`), so when the result keeps no digit,
+    every line that differs only in its digits 1-9 has the same result (`Scanner` caches it)."""
+    masked = re.sub(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"", "<str>", mask(line))
     return _SPACES.sub(" ", masked).strip()[:300]
-
-
-class _LineNumbers:
-    """Line numbers of ascending offsets in one chunk, counting newlines only as far as asked."""
-
-    def __init__(self, data: bytes, first_line: int) -> None:
-        self._data = data
-        self._offset = 0
-        self._line = first_line
-
-    def at(self, offset: int) -> int:
-        self._line += self._data.count(b"\n", self._offset, offset)
-        self._offset = offset
-        return self._line
 
 
 class Scanner:
@@ -142,7 +139,23 @@ class Scanner:
         self._captures = Captures(pattern_of)
         # Event text with digits zeroed → (canon id, captures, whether ERROR_LINE matches).
         self._cache: dict[bytes, tuple[str | None, list[str], bool]] = {}
+        self._templates: dict[str, str] = {}
         self.report = ScanReport()
+
+    def _template(self, text: str) -> str:
+        """`template_of(text)`, through a cache for one-line events keyed by the line without
+        its timestamp prefix and with digits 1-9 as 1, holding the templates without digits
+        (see `masked_line`)."""
+        if not _one_plain_line(text):
+            return template_of(text)
+        line = strip_prefix(text)
+        key = line.translate(_NONZERO_DIGITS)
+        template = self._templates.get(key)
+        if template is None:
+            template = masked_line(line)
+            if len(self._templates) < CACHE_LIMIT and not _HAS_DIGIT.search(template):
+                self._templates[key] = template
+        return template
 
     def _classified(self, event_text: str, key: bytes) -> tuple[str | None, list[str], bool]:
         """(canon id or None, captured values, whether the text says error) of an event whose
@@ -162,7 +175,6 @@ class Scanner:
     def feed(self, chunk: Chunk) -> None:
         report = self.report
         hits = self._triggers(chunk)
-        lines = _LineNumbers(chunk.data, chunk.first_line)
         cache = self._cache
         for raw, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining):
             # The key: cheap, timestamps and counters do not split it. ERROR_LINE sees digits
@@ -181,9 +193,9 @@ class Scanner:
             if canon_id is None:
                 if not says_error:
                     continue
-                template = template_of(text)
+                template = self._template(text)
                 unknown = report.unknown.get(template)
-                where = (chunk.source, lines.at(block) + lines_into_block)
+                where = (chunk.source, chunk.line_at(block) + lines_into_block)
                 if unknown is None:
                     if len(report.unknown) >= MAX_TEMPLATES:
                         continue
@@ -191,7 +203,7 @@ class Scanner:
                                                                  example=text[:2000])
                 unknown.count += 1
                 continue
-            where = (chunk.source, lines.at(block) + lines_into_block)
+            where = (chunk.source, chunk.line_at(block) + lines_into_block)
             stamp = TIMESTAMP.search(text[:200])
             when = stamp.group(0) if stamp else None
             group = report.groups.get(canon_id)

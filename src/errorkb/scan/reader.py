@@ -15,7 +15,7 @@ import io
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import BinaryIO
 
@@ -31,21 +31,30 @@ class Chunk:
     data: bytes  # whole lines, cleaned, without the last newline
     first_line: int  # number of the chunk's first line in its source, from 1
     source: str
+    _counted_to: int = field(default=0, init=False, repr=False)  # newlines counted up to here
+    _line_there: int = field(default=0, init=False, repr=False)
 
     @cached_property
     def text(self) -> str:
         return self.data.decode("utf-8", errors="replace")
 
+    def line_at(self, offset: int) -> int:
+        """Number of the line holding the byte at `offset`. Counts newlines on from the offset
+        asked before, so asking in ascending order counts the chunk once."""
+        if offset < self._counted_to or self._line_there == 0:
+            self._counted_to, self._line_there = 0, self.first_line
+        self._line_there += self.data.count(b"\n", self._counted_to, offset)
+        self._counted_to = offset
+        return self._line_there
+
     @cached_property
     def lines(self) -> int:
-        return self.data.count(b"\n") + 1
+        return self.line_at(len(self.data)) - self.first_line + 1
 
     @classmethod
     def of(cls, raw: bytes, first_line: int, source: str, stats: ReadStats) -> Chunk:
-        """The chunk of these bytes (whole lines): long lines cut, cleaned, lines counted."""
-        chunk = cls(_clean(_cap_long_lines(raw, stats), stats), first_line, source)
-        stats.lines += chunk.lines
-        return chunk
+        """The chunk of these bytes (whole lines): long lines cut, cleaned."""
+        return cls(_clean(_cap_long_lines(raw, stats), stats), first_line, source)
 
 
 @dataclass
@@ -129,13 +138,23 @@ def iter_chunks(handle: BinaryIO, name: str, stats: ReadStats,
                 stats.long_lines += 1
                 carry = b""
             chunk = Chunk.of(data[:cut], line_number, name, stats)
-            yield chunk
+            yield from _counted(chunk, stats)
             line_number += chunk.lines
     except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{name}: cannot read: {exc}",
                          "check the file; a truncated or corrupt gzip cannot be read") from None
     if carry:
-        yield Chunk.of(carry, line_number, name, stats)
+        yield from _counted(Chunk.of(carry, line_number, name, stats), stats)
+
+
+def _counted(chunk: Chunk, stats: ReadStats) -> Iterator[Chunk]:
+    """Yield the chunk, then add its lines to the stats (also when the reader is closed while
+    its consumer holds the chunk). Counted once the consumer, which counts lines as it goes
+    (`Chunk.line_at`), is done with it, the chunk's newlines are counted once."""
+    try:
+        yield chunk
+    finally:
+        stats.lines += chunk.lines
 
 
 _CONTINUES = (b" ", b"\t", b"Caused by:", b"Traceback (most recent", b"During handling",
@@ -207,5 +226,5 @@ def follow_chunks(handle: BinaryIO, name: str, stats: ReadStats, poll_seconds: f
             continue
         carry = data[cut + 1:]
         chunk = Chunk.of(data[:cut], line_number, name, stats)
-        yield chunk
+        yield from _counted(chunk, stats)
         line_number += chunk.lines
