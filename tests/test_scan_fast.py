@@ -128,6 +128,12 @@ def mixed_log(seed: int, lines: int) -> bytes:
             out.append((stamp + "ERROR " + rng.choice(examples)).encode())
         elif roll < 0.025:
             out.append(rng.choice(blocks).rstrip("\n").encode())
+        elif roll < 0.027:  # blocks of one shape with other digits, `+0x` and `+5x` alike
+            out.append((f"{stamp}ERROR request failed\nTraceback (most recent call last):\n"
+                        f'  File "/srv/app.py", line {rng.randrange(999)}, in run\n    conn.recv()\n'
+                        "ConnectionResetError: [Errno 104] Connection reset by peer").encode())
+            out.append(f"panic: boom\n\ngoroutine 1 [running]:\nmain.main() +{rng.choice('05')}x2c"
+                       "\n\t/x/main.go:5 +0x2c\nexit status 2".encode())
         elif roll < 0.03:
             out.append(f"{stamp}ERROR frobnicator {rng.randrange(99)} exploded at /var/{i}.db".encode())
         elif roll < 0.045:

@@ -19,7 +19,7 @@ from typing import Any
 from errorkb.dialect import Pattern
 from errorkb.match.normalize import mask, normalize, strip_prefix
 from errorkb.scan.captures import Captures
-from errorkb.scan.events import events_in
+from errorkb.scan.events import Assembled, events_in
 from errorkb.scan.reader import Chunk, ReadStats
 from errorkb.scan.triggers import ERROR_LINE, Hits
 
@@ -140,6 +140,7 @@ class Scanner:
         # Event text with digits zeroed → (canon id, captures, whether ERROR_LINE matches).
         self._cache: dict[bytes, tuple[str | None, list[str], bool]] = {}
         self._templates: dict[str, str] = {}
+        self._assembled: Assembled = {}
         self.report = ScanReport()
 
     def _template(self, text: str) -> str:
@@ -176,16 +177,22 @@ class Scanner:
         report = self.report
         hits = self._triggers(chunk)
         cache = self._cache
-        for raw, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining):
+        for raw, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining,
+                                                      self._assembled):
             # The key: cheap, timestamps and counters do not split it. ERROR_LINE sees digits
             # only as digits, so its answer holds for every text of one key.
-            ascii_event = raw.isascii()
-            text = raw.decode("ascii") if ascii_event else raw.decode("utf-8", "replace")
-            key = (raw if ascii_event else text.encode()).translate(_DIGITS)
+            if raw.isascii():
+                key = raw.translate(_DIGITS)
+                text = None
+            else:
+                text = raw.decode("utf-8", "replace")
+                key = text.encode().translate(_DIGITS)
             cached = cache.get(key)
             if cached is not None and cached[0] is None and not cached[2]:
                 report.events += 1  # known to say nothing (and not blank: it was classified)
                 continue
+            if text is None:
+                text = raw.decode("ascii")
             if not text.strip():
                 continue
             report.events += 1

@@ -12,6 +12,7 @@ from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
 MAX_EVENT_LINES = 400
+CACHE_LIMIT = 10_000
 
 _CONTINUATION = re.compile(
     r"[ \t]|Caused by: |Suppressed: |\.\.\. \d+ more|During handling of the above|"
@@ -184,14 +185,22 @@ def _char_offset(block: bytes, byte_offset: int) -> int:
     return byte_offset if block.isascii() else len(block[:byte_offset].decode("utf-8", "replace"))
 
 
+# Assembly tells digits apart only as digits, and `0x` from other digits followed by x: blocks
+# equal once their digits 1-9 are all 1 hold their events at the same places.
+_NONZERO_DIGITS = bytes.maketrans(b"23456789", b"11111111")
+MAX_CACHED_BLOCK = 16 * 1024
+Assembled = dict[tuple[bytes, tuple[int, ...]], list[Event]]
+
+
 def events_in(data: bytes, triggers: list[int], joining: Container[int] | None = None,
-              ) -> Iterator[tuple[bytes, int, int]]:
+              assembled: Assembled | None = None) -> Iterator[tuple[bytes, int, int]]:
     """The distinct events holding these trigger lines (offsets of line starts in `data`,
     ascending), in order: the events `assemble` finds in the decoded chunk, decoding only the
     blocks of lines around the triggers. `joining`: the starts of the lines that may join a
-    neighbour (see MAY_JOIN_PATTERNS), when a search has found them. Each event as (its bytes,
-    which decode to its text; offset of its block in `data`; lines from the block's first
-    line to the event's)."""
+    neighbour (see MAY_JOIN_PATTERNS), when a search has found them. `assembled`: a cache of
+    the events of blocks (of up to MAX_CACHED_BLOCK bytes) by their shape, kept across calls.
+    Each event as (its bytes, which decode to its text; offset of its block in `data`; lines
+    from the block's first line to the event's)."""
     if joining is None:
         joining = _JoiningLines(data)
     size = len(data)
@@ -214,5 +223,12 @@ def events_in(data: bytes, triggers: list[int], joining: Container[int] | None =
             index += 1
         block = data[start:end]
         text = block.decode("utf-8", "replace")
-        for event in assemble(text, [_char_offset(block, o) for o in inside], 0):
+        key = (block.translate(_NONZERO_DIGITS), tuple(inside))
+        events = assembled.get(key) if assembled is not None else None
+        if events is None:
+            events = assemble(text, [_char_offset(block, o) for o in inside], 0)
+            if assembled is not None and len(block) <= MAX_CACHED_BLOCK and \
+                    len(assembled) < CACHE_LIMIT:
+                assembled[key] = events
+        for event in events:
             yield event.text(text).encode(), start, event.line
