@@ -203,22 +203,23 @@ def events_in(data: bytes, triggers: list[int], joining: Container[int] | None =
     from the block's first line to the event's)."""
     if joining is None:
         joining = _JoiningLines(data)
-    size = len(data)
+    size, count = len(data), len(triggers)
+    find, rfind = data.find, data.rfind
     index = 0
-    while index < len(triggers):
+    while index < count:
         line_start = triggers[index]
-        line_end = data.find(b"\n", line_start)
+        line_end = find(b"\n", line_start)
         if line_end < 0:
             line_end = size
         if line_start not in joining and (line_end == size or (
                 line_end + 1 != size and line_end + 1 not in joining)) and (
-                line_start == 0 or data.rfind(b"\n", 0, line_start - 1) + 1 not in joining):
+                line_start == 0 or rfind(b"\n", 0, line_start - 1) + 1 not in joining):
             index += 1  # a block of one line: the event is the line itself
             yield data[line_start:line_end], line_start, 0
             continue
         start, end = _block(data, line_start, joining)
         inside = []
-        while index < len(triggers) and triggers[index] <= end:
+        while index < count and triggers[index] <= end:
             inside.append(triggers[index] - start)
             index += 1
         block = data[start:end]

@@ -99,13 +99,14 @@ def _line_starts(data: bytes, ends: list[int]) -> list[int]:
     """The starts of the lines holding the last byte before each end offset, distinct,
     ascending."""
     starts: list[int] = []
+    keep, rfind, find = starts.append, data.rfind, data.find
     line_end = -1
     for end in sorted(ends):
         last = end - 1
         if last < line_end:
             continue
-        starts.append(data.rfind(b"\n", 0, last) + 1)
-        line_end = data.find(b"\n", last)
+        keep(rfind(b"\n", 0, last) + 1)
+        line_end = find(b"\n", last)
         if line_end < 0:
             line_end = len(data)
     return starts
