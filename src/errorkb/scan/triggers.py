@@ -187,14 +187,8 @@ def _automaton(words: Iterable[str]) -> Any:
     return automaton
 
 
-def hyperscan_available() -> bool:
-    return hyperscan is not None
-
-
 @lru_cache(maxsize=4)
-def triggers_for(literals: tuple[str, ...], engine: str = "auto") -> Triggers:
-    """The trigger finder for these literals, built once per set: Hyperscan when `engine` is
-    `hyperscan`, or `auto` and Hyperscan is installed; else Aho-Corasick."""
-    if engine == "hyperscan" or (engine == "auto" and hyperscan is not None):
-        return HyperscanTriggers(literals)
-    return AhoCorasickTriggers(literals)
+def triggers_for(literals: tuple[str, ...]) -> Triggers:
+    """The trigger finder for these literals, built once per set (Hyperscan compiles them in
+    tens of milliseconds): Hyperscan where it is installed, else Aho-Corasick."""
+    return HyperscanTriggers(literals) if hyperscan is not None else AhoCorasickTriggers(literals)
