@@ -1,5 +1,6 @@
 """`make bench`: lookup speed at 1x, 10x and 50x corpus size beside a naive `re` loop, an
-adversarial input, cold start of `errorkb lookup`, index build time and peak memory.
+adversarial input, cold start of `errorkb lookup`, index build time, `errorkb scan` MB/s on a
+generated log beside a per-line `lookup` loop, and memory. `--only scan` (etc.) runs one part.
 
 Corpus: the peer dataset (../shared/data/deadends-canons.jsonl, 2,522 canons) when present,
 else the bundled corpus. Scaled sets are generated variants: `distinct` rewrites every literal
@@ -174,27 +175,48 @@ def make_log(path: Path, megabytes: int, rng: random.Random) -> int:
     return errors
 
 
+def _rss_mb() -> float:
+    """Resident memory of this process now (Linux), in MB; 0 where it cannot be read."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * resource.getpagesize() / 2**20  # MB as ru_maxrss / 1024 counts them
+
+
 def bench_scan(workdir: Path, megabytes: int, rng: random.Random) -> None:
+    """`errorkb scan` end to end on one core (reading, finding, classifying, grouping) over a
+    generated log, beside a per-line `lookup` loop over its first 20,000 lines; memory as
+    resident size before and after the scan and the process's peak."""
     log = workdir / "big.log"
     events = make_log(log, megabytes, rng)
     size = log.stat().st_size / 1e6
     kb = KnowledgeBase.open([bundled_corpus_dir()], cache_dir=workdir)
+    from errorkb.scan.triggers import triggers_for
+    backend = triggers_for(tuple(kb.store.engine.trigger_literals())).name
+    rss_before = _rss_mb()
     started = time.perf_counter()
     with log.open("rb") as handle:
         report = kb.scan([("big.log", handle)])
     seconds = time.perf_counter() - started
+    rss_after = _rss_mb()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     found = sum(g.count for g in report.groups.values())
     with log.open(encoding="utf-8") as handle:
-        sample = [line for line in handle.readlines()[:20_000] if line.strip()]
+        sample = [line for _, line in zip(range(20_000), handle, strict=False) if line.strip()]
     started = time.perf_counter()
     for line in sample:
         kb.lookup(line)
     naive_seconds = time.perf_counter() - started
     sample_mb = sum(len(line.encode()) for line in sample) / 1e6
-    print(f"\n## scan: {size:.0f} MB log, {events:,} error events written, {found:,} known hits "
-          f"in {len(report.groups)} groups, {len(report.unknown)} unknown templates")
-    print(f"errorkb scan: {size / seconds:.1f} MB/s ({seconds:.1f}s); per-line lookup loop: "
-          f"{sample_mb / naive_seconds:.2f} MB/s (over the first 20,000 lines)")
+    print(f"\n## scan: {size:.0f} MB log, {report.stats.lines:,} lines, {events:,} error events "
+          f"written; {report.events:,} events looked at, {found:,} known hits in "
+          f"{len(report.groups)} groups, {len(report.unknown)} unknown templates")
+    print(f"errorkb scan ({backend} triggers): {size / seconds:.1f} MB/s ({seconds:.1f}s); "
+          f"per-line lookup loop: {sample_mb / naive_seconds:.2f} MB/s "
+          f"({len(sample) / naive_seconds:,.0f} lines/s, over the first 20,000 lines)")
+    print(f"memory: resident {rss_before:.0f} MB before the scan, {rss_after:.0f} MB after; "
+          f"peak of the process so far {peak:.0f} MB")
 
 
 def bench_http(workdir: Path, seconds: float = 10.0, clients: int = 8) -> None:
@@ -331,38 +353,42 @@ def bench_reload(workdir: Path, url: str) -> None:
             process.wait(timeout=10)
 
 
+PARTS = ("lookup", "cold", "scan", "http", "outcomes", "reload")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--factors", default="1,10,50")
     parser.add_argument("--baseline-repeat", type=int, default=20)
     parser.add_argument("--scan-mb", type=int, default=200, help="size of the scanned log (0: skip)")
-    parser.add_argument("--only-reload", action="store_true",
-                        help="only the PostgreSQL reload measurement (needs ERRORKB_TEST_PG)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run, of: {', '.join(PARTS)} "
+                             "(reload needs ERRORKB_TEST_PG)")
     args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    if parts - set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(parts - set(PARTS)))}")
     pg = os.environ.get("ERRORKB_TEST_PG")
-    if args.only_reload:
-        if not pg:
-            parser.error("set ERRORKB_TEST_PG to a PostgreSQL URL (e.g. from .ci/start-postgres)")
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_reload(Path(tmp), pg)
-        return 0
     rng = random.Random(7)
     records = source_records()
     print(f"# errorkb bench: {len(records)} source canons "
           f"({'peer dataset' if PEER.exists() else 'bundled corpus'})")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for factor in [int(f) for f in args.factors.split(",")]:
+        for factor in [int(f) for f in args.factors.split(",")] if "lookup" in parts else []:
             kinds = ["distinct"] if factor == 1 else ["distinct", "stress"]
             for kind in kinds:
                 bench_corpus(f"{factor}x-{kind}", variants(records, factor, kind), rng, workdir,
                              args.baseline_repeat)
-        cold_start(workdir)
-        if args.scan_mb:
+        if "cold" in parts:
+            cold_start(workdir)
+        if "scan" in parts and args.scan_mb:
             bench_scan(workdir, args.scan_mb, rng)
-        bench_http(workdir)
-        bench_outcomes(workdir)
-        if pg:
+        if "http" in parts:
+            bench_http(workdir)
+        if "outcomes" in parts:
+            bench_outcomes(workdir)
+        if "reload" in parts and pg:
             bench_reload(workdir, pg)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory of this run: {peak:.0f} MB")

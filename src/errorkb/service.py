@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from errorkb.curate import CheckReport, check_text
+from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.ingest import Corpus, IngestResult, ingest
@@ -24,6 +25,7 @@ from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 from errorkb.scan import Scanner, ScanReport
 from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
+from errorkb.scan.triggers import triggers_for
 
 if TYPE_CHECKING:
     from errorkb.index.published import CorpusReloader
@@ -148,17 +150,8 @@ class KnowledgeBase:
 
     def _lookup(self, store: IndexStore, text: str, *, env: str | None = None, limit: int = 5,
                 domain: str | None = None) -> LookupResult:
+        norm, ranked = _ranked(store, text, env=env, limit=limit, domain=domain)
         limit = max(1, min(limit, MAX_LIMIT))
-        norm = normalize(text)
-        hits = store.engine.search(norm.text)
-        lexical = store.lexical(norm.terms)
-        facts = store.facts
-
-        def in_domain(key: int) -> bool:
-            return domain is None or facts[key].domain == domain
-
-        ranked = rank(norm, hits, lexical, facts, store.canon, Environment.parse(env),
-                      accept=in_domain, limit=max(limit, 3))
         known = [m for m in ranked if m.known][:limit]
         nearest = [] if known else ranked[:3]
         shown = known or nearest
@@ -200,16 +193,22 @@ class KnowledgeBase:
         store = self.store
 
         def classify(text: str) -> tuple[str | None, list[str]]:
-            result = self._lookup(store, text[:MAX_LOOKUP_CHARS], limit=1)
-            if not result.matches:
-                return None, []
-            return result.matches[0].canon_id, result.matches[0].captures
+            # Ranked as `lookup` ranks, without decoding canons for display.
+            _, ranked = _ranked(store, text[:MAX_LOOKUP_CHARS], limit=1)
+            best = ranked[0] if ranked and ranked[0].known else None
+            return (best.canon_id, best.captures) if best else (None, [])
 
-        def captures(canon_id: str, text: str) -> list[str]:
-            hits = store.engine.search(text, [store.key_of[canon_id]])
-            return list(hits[0].groups) if hits else []
+        def capture_pattern(canon_id: str) -> Pattern | None:
+            """A canon's compiled regex, for what it captures (None when RE2 refuses it: the
+            engine skips it too)."""
+            spec = store.specs[store.key_of[canon_id]]
+            try:
+                return compile_regex(spec.regex, spec.case_sensitive)
+            except RegexError:
+                return None
 
-        scanner = Scanner(store.engine.trigger_offsets, classify, captures)
+        triggers = triggers_for(tuple(store.engine.trigger_literals()))
+        scanner = Scanner(triggers.find, classify, capture_pattern)
         read = follow or iter_chunks
         for name, handle in sources:
             scanner.report.sources.append(name)
@@ -293,6 +292,22 @@ class KnowledgeBase:
                         following.append(store.canon_by_id(t.error_id))
             frontier = following
         return steps
+
+
+def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int = 5,
+            domain: str | None = None) -> tuple[Normalized, list[Match]]:
+    """The input normalised, and its best candidates (enough for `limit` answers or the
+    nearest three), ranked: the one matching path of lookups and scans."""
+    norm = normalize(text)
+    facts = store.facts
+
+    def in_domain(key: int) -> bool:
+        return domain is None or facts[key].domain == domain
+
+    ranked = rank(norm, store.engine.search(norm.text), store.lexical(norm.terms), facts,
+                  store.canon, Environment.parse(env), accept=in_domain,
+                  limit=max(max(1, min(limit, MAX_LIMIT)), 3))
+    return norm, ranked
 
 
 def _domains(store: IndexStore) -> dict[str, int]:

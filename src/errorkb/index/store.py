@@ -63,6 +63,7 @@ class IndexStore:
             self.key_of[canon_id] = key
             specs.append(PatternSpec(key, regex, bool(case_sensitive),
                                      tuple(json.loads(literals)) if literals else None))
+        self.specs = {spec.key: spec for spec in specs}
         self.engine: PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
         self._count = len(self.facts)
         # Lexical postings in memory (term -> keys): measured 4x faster than an SQLite FTS5

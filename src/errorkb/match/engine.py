@@ -72,6 +72,11 @@ class PrefilterEngine:
             return []
         return [end for end, _ in self._automaton.iter(lowered)]
 
+    def trigger_literals(self) -> list[str]:
+        """The lower-cased literals whose presence makes some pattern a candidate: what
+        `trigger_offsets` looks for."""
+        return sorted(self._automaton.keys()) if self._has_literals else []
+
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         """Hits of the candidate patterns (or of `keys`), each verified under RE2."""
         return self.verify(text, self.candidates(text) if keys is None else keys)

@@ -201,6 +201,9 @@ class HyperscanEngine:
     def trigger_offsets(self, lowered: str) -> list[int]:
         return self._verifier.trigger_offsets(lowered)
 
+    def trigger_literals(self) -> list[str]:
+        return self._verifier.trigger_literals()
+
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         data = text.encode("utf-8", "surrogatepass")
         return self._verifier.verify(text, self._candidates(data) if keys is None else keys, data)

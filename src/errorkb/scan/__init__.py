@@ -1,9 +1,10 @@
 """Scan: every known error in a log, grouped, counted, with the unknown ones as templates.
 
-One pass per chunk finds the places worth a look (where a canon's required literal occurs,
-or a line that says error); the lines around each are assembled into events (a traceback is
-one event); each event is classified with the same ranking as `lookup`, through a cache keyed
-by the event's masked text, so a repeated error costs one dictionary lookup.
+One pass over each chunk's bytes finds the lines worth a look (where a canon's required
+literal occurs, or a line that says error: see `triggers`); the lines around each are
+assembled into events (a traceback is one event); each event is classified with the same
+ranking as `lookup`, through a cache keyed by the event's text with its digits zeroed, so a
+repeated error costs one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -11,28 +12,29 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from errorkb.dialect import Pattern
 from errorkb.match.normalize import mask, normalize, strip_prefix
-from errorkb.scan.events import Event, assemble
+from errorkb.scan.captures import Captures
+from errorkb.scan.events import Assembled, events_in
 from errorkb.scan.reader import Chunk, ReadStats
+from errorkb.scan.triggers import ERROR_LINE, Hits
+
+__all__ = ["ERROR_LINE", "Group", "ScanReport", "Scanner", "Unknown", "template_of"]
 
 SCHEMA_VERSION = 1
 MAX_CAPTURES = 10
 MAX_TEMPLATES = 200
 CACHE_LIMIT = 50_000
 
-# Lines that say something failed, for errors no canon knows.
-ERROR_LINE = re.compile(
-    r"\b(?:ERROR|FATAL|CRITICAL|PANIC|SEVERE|Traceback \(most recent|Exception in thread|panic: |"
-    r"(?:[A-Z]\w{0,60})?(?:Error|Exception)(?::|\b)|error(?:\[E\d+\])?: |fatal: |failed|Failed|FAILED)")
-# Cheap first look for ERROR_LINE's words in lower-cased text; ERROR_LINE then decides.
-ERROR_WORDS = re.compile(r"error|fatal|critical|panic|severe|exception|traceback|failed")
-_DIGITS = str.maketrans("0123456789", "0000000000")
+_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}")
 _SPACES = re.compile(r"\s+")
+_NONZERO_DIGITS = str.maketrans("23456789", "11111111")
+_HAS_DIGIT = re.compile(r"[0-9]")
 
 
 @dataclass
@@ -99,77 +101,108 @@ class ScanReport:
 
 
 Classify = Callable[[str], tuple[str | None, list[str]]]
-Capture = Callable[[str, str], list[str]]
+PatternOf = Callable[[str], Pattern | None]  # a canon's compiled regex, for its captures
 
 
 def template_of(text: str) -> str:
     """The masked shape of an event's decisive line: numbers, ids, paths and hosts hidden."""
+    if _one_plain_line(text):  # its own decisive line: no need to normalise
+        return masked_line(strip_prefix(text))
     norm = normalize(text)
     if norm.decisive:
         start, end, _ = max(norm.decisive, key=lambda d: d[2])
         line = norm.text[start:end]
     else:
         line = text.split("\n", 1)[0]
-    masked = mask(strip_prefix(line))
-    masked = re.sub(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"", "<str>", masked)
+    return masked_line(strip_prefix(line))
+
+
+def _one_plain_line(text: str) -> bool:
+    return "\n" not in text and "\x1b" not in text
+
+
+def masked_line(line: str) -> str:
+    """A line (its timestamp prefix stripped) with volatile tokens and quoted names masked.
+    The masks tell digits apart only as digits (and `0x`), so when the result keeps no digit,
+    every line that differs only in its digits 1-9 has the same result (`Scanner` caches it)."""
+    masked = re.sub(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"", "<str>", mask(line))
     return _SPACES.sub(" ", masked).strip()[:300]
 
 
 class Scanner:
     """Scan chunks with one classifier; accumulates into one report."""
 
-    def __init__(self, triggers: Callable[[str], list[int]], classify: Classify,
-                 capture: Capture) -> None:
+    def __init__(self, triggers: Callable[[Chunk], Hits], classify: Classify,
+                 pattern_of: PatternOf) -> None:
         self._triggers = triggers
         self._classify = classify
-        self._capture = capture
-        self._cache: dict[str, tuple[str | None, list[str]]] = {}
+        self._captures = Captures(pattern_of)
+        # Event text with digits zeroed → (canon id, captures, whether ERROR_LINE matches).
+        self._cache: dict[bytes, tuple[str | None, list[str], bool]] = {}
+        self._templates: dict[str, str] = {}
+        self._assembled: Assembled = {}
         self.report = ScanReport()
 
-    def _event_offsets(self, text: str) -> list[int]:
-        lowered = text.lower()
-        offsets = self._triggers(lowered)
-        checked_line = -1
-        for word in ERROR_WORDS.finditer(lowered):
-            start = text.rfind("\n", 0, word.start()) + 1
-            if start == checked_line:
-                continue
-            checked_line = start
-            end = text.find("\n", start)
-            if ERROR_LINE.search(text, start, len(text) if end < 0 else end):
-                offsets.append(word.start())
-        return offsets
+    def _template(self, text: str) -> str:
+        """`template_of(text)`, through a cache for one-line events keyed by the line without
+        its timestamp prefix and with digits 1-9 as 1, holding the templates without digits
+        (see `masked_line`)."""
+        if not _one_plain_line(text):
+            return template_of(text)
+        line = strip_prefix(text)
+        key = line.translate(_NONZERO_DIGITS)
+        template = self._templates.get(key)
+        if template is None:
+            template = masked_line(line)
+            if len(self._templates) < CACHE_LIMIT and not _HAS_DIGIT.search(template):
+                self._templates[key] = template
+        return template
 
-    def _classified(self, event_text: str) -> tuple[str | None, list[str]]:
-        key = event_text.translate(_DIGITS)  # cheap: timestamps and counters do not split it
+    def _classified(self, event_text: str, key: bytes) -> tuple[str | None, list[str], bool]:
+        """(canon id or None, captured values, whether the text says error) of an event whose
+        text with digits zeroed is `key`."""
         cached = self._cache.get(key)
         if cached is not None:
-            canon_id, _ = cached
+            canon_id = cached[0]
             # Captured values differ between occurrences: take them from this event.
-            return (canon_id, self._capture(canon_id, event_text)) if canon_id else cached
-        result = self._classify(event_text)
+            return (canon_id, self._captures.of(canon_id, key, event_text), True) \
+                if canon_id else cached
+        canon_id, captures = self._classify(event_text)
+        result = (canon_id, captures, canon_id is not None or ERROR_LINE.search(event_text) is not None)
         if len(self._cache) < CACHE_LIMIT:
             self._cache[key] = result
         return result
 
     def feed(self, chunk: Chunk) -> None:
         report = self.report
-        events: Iterator[Event] = iter(assemble(chunk.text, self._event_offsets(chunk.text),
-                                                chunk.first_line))
-        for event in events:
-            text = event.text(chunk.text)
+        hits = self._triggers(chunk)
+        cache = self._cache
+        for raw, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining,
+                                                      self._assembled):
+            # The key: cheap, timestamps and counters do not split it. ERROR_LINE sees digits
+            # only as digits, so its answer holds for every text of one key.
+            if raw.isascii():
+                key = raw.translate(_DIGITS)
+                text = None
+            else:
+                text = raw.decode("utf-8", "replace")
+                key = text.encode().translate(_DIGITS)
+            cached = cache.get(key)
+            if cached is not None and cached[0] is None and not cached[2]:
+                report.events += 1  # known to say nothing (and not blank: it was classified)
+                continue
+            if text is None:
+                text = raw.decode("ascii")
             if not text.strip():
                 continue
             report.events += 1
-            canon_id, captures = self._classified(text)
-            where = (chunk.source, event.line)
-            stamp = TIMESTAMP.search(text[:200])
-            when = stamp.group(0) if stamp else None
+            canon_id, captures, says_error = self._classified(text, key)
             if canon_id is None:
-                if ERROR_LINE.search(text) is None:
+                if not says_error:
                     continue
-                template = template_of(text)
+                template = self._template(text)
                 unknown = report.unknown.get(template)
+                where = (chunk.source, chunk.line_at(block) + lines_into_block)
                 if unknown is None:
                     if len(report.unknown) >= MAX_TEMPLATES:
                         continue
@@ -177,6 +210,9 @@ class Scanner:
                                                                  example=text[:2000])
                 unknown.count += 1
                 continue
+            where = (chunk.source, chunk.line_at(block) + lines_into_block)
+            stamp = TIMESTAMP.search(text[:200])
+            when = stamp.group(0) if stamp else None
             group = report.groups.get(canon_id)
             if group is None:
                 group = report.groups[canon_id] = Group(canon_id, first=where, first_time=when,

@@ -8,9 +8,11 @@ each one event, so each is matched once, as a whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
 MAX_EVENT_LINES = 400
+CACHE_LIMIT = 10_000
 
 _CONTINUATION = re.compile(
     r"[ \t]|Caused by: |Suppressed: |\.\.\. \d+ more|During handling of the above|"
@@ -120,3 +122,114 @@ def assemble(text: str, offsets: list[int], first_line: int) -> list[Event]:
         events.append(Event(start, max(end, start), line))
         covered_until = end
     return events
+
+
+
+# Byte patterns, each tried at a line start, one of which matches every line that may join a
+# neighbouring line in one event: the lines `_CONTINUATION` or `_OPENERS` match (their `\d`
+# and `\w` parts dropped or widened, so that none is missed), blank lines, lines opening with
+# a non-ASCII byte. Between two lines neither of which matches, no event can pass: each event
+# lies within a block of lines bounded by such pairs, and only the blocks holding a trigger
+# line need decoding and assembling. The trigger search runs them too (see `triggers`).
+MAY_JOIN_PATTERNS = (
+    rb"[\t\n\x0b\x0c\r \x1c-\x1f\x80-\xff]", rb"Caused by: ", rb"Suppressed: ", rb"\.\.\. ",
+    rb"During handling ", rb"The above exception was", rb"Traceback \(most recent call last\)",
+    rb"goroutine ", rb"\[signal ", rb"created by ", rb"exit status ", rb"[^\s(]*\(", rb"panic: ",
+    rb"fatal error: ", rb"error\[E", rb"error: ", rb"Exception in thread ")
+_MAY_JOIN = re.compile(b"|".join(MAY_JOIN_PATTERNS) + rb"|\Z")  # \Z: an empty last line
+
+
+class _JoiningLines:
+    """The starts of the lines that may join a neighbour, told by trying the patterns at an
+    offset when asked (for when no search has listed them)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._match = _MAY_JOIN.match
+        self._data = data
+
+    def __contains__(self, line_start: object) -> bool:
+        return isinstance(line_start, int) and self._match(self._data, line_start) is not None
+
+
+def _line_end(data: bytes, position: int) -> int:
+    end = data.find(b"\n", position)
+    return len(data) if end < 0 else end
+
+
+def _block(data: bytes, line_start: int, joining: Container[int]) -> tuple[int, int]:
+    """Offsets of the block of lines holding the line at `line_start`: it grows while one of
+    the two lines at its edge may join the other."""
+    size = len(data)
+
+    def standalone(line: int) -> bool:
+        return line != size and line not in joining
+
+    start, first_alone = line_start, standalone(line_start)
+    while start > 0:
+        previous = data.rfind(b"\n", 0, start - 1) + 1
+        previous_alone = standalone(previous)
+        if first_alone and previous_alone:
+            break
+        start, first_alone = previous, previous_alone
+    end = _line_end(data, line_start)
+    last_alone = first_alone if start == line_start else standalone(line_start)
+    while end < len(data):
+        following_alone = standalone(end + 1)
+        if last_alone and following_alone:
+            break
+        end, last_alone = _line_end(data, end + 1), following_alone
+    return start, end
+
+
+def _char_offset(block: bytes, byte_offset: int) -> int:
+    return byte_offset if block.isascii() else len(block[:byte_offset].decode("utf-8", "replace"))
+
+
+# Assembly tells digits apart only as digits, and `0x` from other digits followed by x: blocks
+# equal once their digits 1-9 are all 1 hold their events at the same places.
+_NONZERO_DIGITS = bytes.maketrans(b"23456789", b"11111111")
+MAX_CACHED_BLOCK = 16 * 1024
+Assembled = dict[tuple[bytes, tuple[int, ...]], list[Event]]
+
+
+def events_in(data: bytes, triggers: list[int], joining: Container[int] | None = None,
+              assembled: Assembled | None = None) -> Iterator[tuple[bytes, int, int]]:
+    """The distinct events holding these trigger lines (offsets of line starts in `data`,
+    ascending), in order: the events `assemble` finds in the decoded chunk, decoding only the
+    blocks of lines around the triggers. `joining`: the starts of the lines that may join a
+    neighbour (see MAY_JOIN_PATTERNS), when a search has found them. `assembled`: a cache of
+    the events of blocks (of up to MAX_CACHED_BLOCK bytes) by their shape, kept across calls.
+    Each event as (its bytes, which decode to its text; offset of its block in `data`; lines
+    from the block's first line to the event's)."""
+    if joining is None:
+        joining = _JoiningLines(data)
+    size, count = len(data), len(triggers)
+    find, rfind = data.find, data.rfind
+    index = 0
+    while index < count:
+        line_start = triggers[index]
+        line_end = find(b"\n", line_start)
+        if line_end < 0:
+            line_end = size
+        if line_start not in joining and (line_end == size or (
+                line_end + 1 != size and line_end + 1 not in joining)) and (
+                line_start == 0 or rfind(b"\n", 0, line_start - 1) + 1 not in joining):
+            index += 1  # a block of one line: the event is the line itself
+            yield data[line_start:line_end], line_start, 0
+            continue
+        start, end = _block(data, line_start, joining)
+        inside = []
+        while index < count and triggers[index] <= end:
+            inside.append(triggers[index] - start)
+            index += 1
+        block = data[start:end]
+        text = block.decode("utf-8", "replace")
+        key = (block.translate(_NONZERO_DIGITS), tuple(inside))
+        events = assembled.get(key) if assembled is not None else None
+        if events is None:
+            events = assemble(text, [_char_offset(block, o) for o in inside], 0)
+            if assembled is not None and len(block) <= MAX_CACHED_BLOCK and \
+                    len(assembled) < CACHE_LIMIT:
+                assembled[key] = events
+        for event in events:
+            yield event.text(text).encode(), start, event.line
