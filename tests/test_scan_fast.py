@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+import ahocorasick
 import pytest
 
 from errorkb.dialect import compile_regex
@@ -45,11 +46,15 @@ def reference_scan(kb: KnowledgeBase, data: bytes, name: str, chunk_bytes: int) 
     """The scan as a plain loop over decoded chunks (see the module docstring)."""
     report = ScanReport(sources=[name])
     cache: dict[str, tuple[str | None, list[str]]] = {}
+    literals = ahocorasick.Automaton()
+    for literal in kb.store.engine.trigger_literals():
+        literals.add_word(literal, literal)
+    literals.make_automaton()
     for chunk in iter_chunks(io.BufferedReader(io.BytesIO(data)), name, report.stats,  # type: ignore[arg-type]
                              chunk_bytes=chunk_bytes):
         text = chunk.text
         lowered = text.lower()
-        offsets = kb.store.engine.trigger_offsets(lowered)
+        offsets = [end for end, _ in literals.iter(lowered)]
         for word in ERROR_WORDS.finditer(lowered):
             start = text.rfind("\n", 0, word.start()) + 1
             end = text.find("\n", start)

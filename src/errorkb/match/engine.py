@@ -65,16 +65,9 @@ class PrefilterEngine:
                 found.update(keys)
         return found
 
-    def trigger_offsets(self, lowered: str) -> list[int]:
-        """Offsets in an already lower-cased text where some pattern's required literal ends:
-        the places a scan looks at (patterns without literals never trigger)."""
-        if not self._has_literals:
-            return []
-        return [end for end, _ in self._automaton.iter(lowered)]
-
     def trigger_literals(self) -> list[str]:
-        """The lower-cased literals whose presence makes some pattern a candidate: what
-        `trigger_offsets` looks for."""
+        """The lower-cased literals whose presence makes some pattern a candidate: where a scan
+        looks (patterns without literals never trigger)."""
         return sorted(self._automaton.keys()) if self._has_literals else []
 
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:

@@ -198,9 +198,6 @@ class HyperscanEngine:
             database.scan(data, match_event_handler=on_match, context=keys, scratch=scratch)
         return found
 
-    def trigger_offsets(self, lowered: str) -> list[int]:
-        return self._verifier.trigger_offsets(lowered)
-
     def trigger_literals(self) -> list[str]:
         return self._verifier.trigger_literals()
 
