@@ -113,16 +113,17 @@ def test_chain_follows_links(tmp_path: Path, corpus: Path, engine: str) -> None:
 def test_prefilter_engine_agrees_with_python_re(pattern: str) -> None:
     texts = ["ERROR: read ECONNRESET", "remote port 8080", "xxxy abc", "barbaz", "Error: mod not found",
              "aapt2 link failed", "nothing here", "a b c", "FOOBAZ"]
-    engine = PrefilterEngine([PatternSpec(1, pattern, False,
-                                          tuple(sorted(required_literals(pattern) or ())) or None)])
+    literals = tuple(tuple(tuple(sorted(strings)) for strings in alternative)
+                     for alternative in required_literals(pattern))
+    engine = PrefilterEngine([PatternSpec(1, pattern, False, literals)])
     oracle = re.compile(pattern, re.IGNORECASE)
     for text in texts:
         assert bool(engine.search(text)) == bool(oracle.search(text)), (pattern, text)
 
 
 def test_hits_give_character_offsets_and_captures_in_non_ascii_text() -> None:
-    engine = PrefilterEngine([PatternSpec(1, r"连接被重置.*端口 (?P<port>\d+)", False, None),
-                              PatternSpec(2, r"(^|\s)exec (/\S+): exec format error", False, None)])
+    engine = PrefilterEngine([PatternSpec(1, r"连接被重置.*端口 (?P<port>\d+)", False),
+                              PatternSpec(2, r"(^|\s)exec (/\S+): exec format error", False)])
     text = "日志：连接被重置，端口 8080\nwarn: ünïcode first\nexec /bin/tool: exec format error"
     hits = {hit.key: hit for hit in engine.search(text)}
     assert text[hits[1].start:hits[1].end] == "连接被重置，端口 8080"
@@ -133,7 +134,7 @@ def test_hits_give_character_offsets_and_captures_in_non_ascii_text() -> None:
 
 
 def test_one_hit_per_line_and_at_most_eight() -> None:
-    engine = PrefilterEngine([PatternSpec(1, r"err(\d)", False, None)])
+    engine = PrefilterEngine([PatternSpec(1, r"err(\d)", False)])
     hits = engine.search("err1 err2\nerr3\n" + "err4\n" * 20)
     assert [h.groups for h in hits] == [("1",), ("3",)] + [("4",)] * 6
 
@@ -144,23 +145,44 @@ def test_specificity_counts_required_literals_not_wildcards() -> None:
     assert literal_weight(r"(abc|de)f") == 3
 
 
-def test_engines_agree_on_the_bundled_examples(tmp_path: Path) -> None:
-    """The Hyperscan engine finds exactly the hits of the portable one (its oracle)."""
+def test_engines_find_every_hit_of_running_every_pattern(tmp_path: Path) -> None:
+    """Both prefilters (Hyperscan's literal database and Aho-Corasick) find exactly the hits
+    of running every canon regex under RE2, over every example of the bundled corpus."""
     if not hyperscan_engine.available():
         pytest.skip("Hyperscan has no wheel for this platform")
     from errorkb.exchange import load_paths
     from errorkb.faces.config import bundled_corpus_dir
 
-    texts = [e for item in load_paths([bundled_corpus_dir()]).loaded for e in item.canon.examples]
+    loaded = load_paths([bundled_corpus_dir()]).loaded
+    texts = [e for item in loaded for e in item.canon.examples] + [
+        item.canon.signature for item in loaded]
     fast = open_kb(tmp_path, bundled_corpus_dir(), engine="hyperscan")
     slow = open_kb(tmp_path, bundled_corpus_dir(), engine="prefilter")
     assert type(fast.store.engine).__name__ == "HyperscanEngine"
-    def hits(kb: KnowledgeBase, text: str) -> list[tuple[str, int, int, tuple[str, ...]]]:
+    every_key = sorted(fast.store.facts)
+
+    def hits(kb: KnowledgeBase, text: str, keys: list[int] | None = None
+             ) -> list[tuple[str, int, int, tuple[str, ...]]]:
         return sorted((kb.store.facts[h.key].id, h.start, h.end, h.groups)
-                      for h in kb.store.engine.search(text))
+                      for h in kb.store.engine.search(text, keys))
 
     for text in texts:
-        assert hits(fast, text) == hits(slow, text), text
+        expected = hits(fast, text, every_key)
+        assert expected, text
+        assert hits(fast, text) == expected, text
+        assert hits(slow, text) == expected, text
+
+
+def test_literal_prefilter_needs_every_set_of_one_alternative() -> None:
+    pattern = r"(lifecycle.*policy.*error|ILM.*failed)"
+    literals = tuple(tuple(tuple(sorted(strings)) for strings in alternative)
+                     for alternative in required_literals(pattern))
+    assert literals == ((("lifecycle",), ("policy",), ("error",)), (("failed",), ("ilm",)))
+    engine = PrefilterEngine([PatternSpec(1, pattern, False, literals)])
+    assert engine.candidates("ILM rollover FAILED") == {1}
+    assert engine.candidates("lifecycle policy ok") == set()
+    assert engine.candidates("step failed") == set()
+    assert engine.trigger_literals() == ["failed", "lifecycle"]  # three letters hide in words
 
 
 def test_an_unreadable_or_old_index_is_rebuilt(tmp_path: Path, corpus: Path) -> None:
@@ -200,9 +222,9 @@ def test_editing_one_canon_recompiles_only_its_shard(monkeypatch: pytest.MonkeyP
     assert hyperscan_engine.shard_count(len(specs)) == 4
     compiled: list[str] = []
 
-    def fake_compile(digest: str, group: list[PatternSpec]) -> hyperscan_engine.Shard:
-        compiled.append(digest)
-        return hyperscan_engine.Shard(digest, tuple(range(len(group))), b"db")
+    def fake_compile(item: hyperscan_engine.Planned) -> hyperscan_engine.Shard:
+        compiled.append(item.digest)
+        return hyperscan_engine.Shard(item.digest, tuple(range(len(item.patterns))), b"db")
 
     monkeypatch.setattr(hyperscan_engine, "compile_shard", fake_compile)
     first = hyperscan_engine.compile_shards(specs, {}, workers=1)

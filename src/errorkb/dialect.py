@@ -7,9 +7,8 @@ compile through `compile_regex`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import re2
 
@@ -45,8 +44,7 @@ def regex_problem(pattern: str, case_sensitive: bool = False) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """One match in UTF-8 bytes: where it is and its non-empty capture groups."""
 
     start: int
@@ -59,30 +57,36 @@ class ByteMatcher:
     """A compiled pattern run straight over UTF-8 bytes (the input is encoded once for every
     pattern, not once per pattern as google-re2's `str` API does); offsets are byte offsets."""
 
-    __slots__ = ("_names", "_regexp")
+    __slots__ = ("_match", "_names")
 
     def __init__(self, pattern: str, case_sensitive: bool = False) -> None:
-        self._regexp = compile_regex(pattern, case_sensitive)._regexp
-        self._names = {index: name.decode() for name, index in
-                       self._regexp.NamedCapturingGroups()}
+        regexp = compile_regex(pattern, case_sensitive)._regexp
+        self._match = regexp.Match
+        self._names = {index: name.decode() for name, index in regexp.NamedCapturingGroups()}
 
     def spans(self, data: bytes, limit: int) -> list[Span]:
         """Up to `limit` non-empty matches, left to right, the first of each line (later ones
         on the same line tell the ranker nothing new)."""
         found: list[Span] = []
         position, end = 0, len(data)
-        while len(found) < limit and position <= end:
-            spans = self._regexp.Match(_UNANCHORED, data, position, end)
+        match, names = self._match, self._names
+        while position <= end:
+            spans = match(_UNANCHORED, data, position, end)
             start, stop = spans[0]
             if start < 0:
                 break
             if stop > start:
                 groups = [(i, data[s:e].decode("utf-8", "replace"))
-                          for i, (s, e) in enumerate(spans[1:], start=1) if e > s >= 0]
-                found.append(Span(start, stop, tuple(v for _, v in groups),
-                                  tuple((self._names[i], v) for i, v in groups if i in self._names)))
+                          for i, (s, e) in enumerate(spans, start=0) if i and e > s >= 0]
+                found.append(Span(start, stop, tuple([v for _, v in groups]),
+                                  tuple([(names[i], v) for i, v in groups if i in names])
+                                  if names else ()))
+                if len(found) >= limit:
+                    break
             next_line = data.find(b"\n", stop)  # a match may start at the newline itself
-            position = end + 1 if next_line < 0 else max(next_line, position + 1)
+            if next_line < 0:
+                break
+            position = max(next_line, position + 1)
         return found
 
 

@@ -27,7 +27,7 @@ from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, to_data
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,7 +38,7 @@ CREATE TABLE canons (
     signature TEXT NOT NULL,
     regex TEXT NOT NULL,
     case_sensitive INTEGER NOT NULL,
-    literals TEXT,             -- JSON list of required lowercase literals, NULL: none known
+    literals TEXT NOT NULL,    -- JSON required lowercase literals (see literals.py); [] none
     weight INTEGER NOT NULL,   -- literal characters every match contains
     codes TEXT NOT NULL,       -- JSON list of error codes the canon names
     terms TEXT NOT NULL,       -- JSON list of lexical terms
@@ -53,7 +53,8 @@ CREATE TABLE hs_shards (
     rejected TEXT NOT NULL,    -- JSON positions Hyperscan refused
     keys TEXT NOT NULL,        -- JSON canon keys of the compiled patterns, by pattern id
     rejected_keys TEXT NOT NULL,
-    db BLOB NOT NULL           -- serialized Hyperscan database
+    db BLOB NOT NULL,          -- serialized Hyperscan database
+    literals TEXT              -- the literal database: JSON literals by pattern id; else NULL
 );
 """
 
@@ -80,6 +81,10 @@ def canon_codes(canon: Canon) -> list[str]:
     if canon.error_code:
         found |= extract_codes(canon.error_code) or {f"name:{canon.error_code.upper()}"}
     return sorted(found)
+
+
+def literal_tuples(literals: list[list[list[str]]]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    return tuple(tuple(tuple(strings) for strings in alternative) for alternative in literals)
 
 
 def canon_terms(canon: Canon) -> list[str]:
@@ -169,23 +174,27 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
     try:
         db.executescript(SCHEMA)
         rows = []
+        specs = []
         for key, (canon, source) in enumerate(canons, start=1):
-            literals = required_literals(canon.regex)
+            literals = [[sorted(strings) for strings in alternative]
+                        for alternative in required_literals(canon.regex)]
+            specs.append((canon.id, PatternSpec(key, canon.regex, canon.case_sensitive,
+                                                literal_tuples(literals))))
             canon_term_list = canon_terms(canon)
             rows.append((key, canon.id, canon.domain, canon.signature, canon.regex,
                          int(canon.case_sensitive),
-                         json.dumps(sorted(literals), ensure_ascii=False) if literals else None,
+                         json.dumps(literals, ensure_ascii=False),
                          literal_weight(canon.regex), json.dumps(canon_codes(canon)),
                          json.dumps(canon_term_list, ensure_ascii=False), source,
                          json.dumps(to_data(canon), ensure_ascii=False)))
         db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         if shard_cache is not None:
-            specs = [(canon.id, PatternSpec(key, canon.regex, canon.case_sensitive))
-                     for key, (canon, _) in enumerate(canons, start=1)]
             shards = hyperscan_engine.compile_shards(specs, shard_cache, workers)
-            db.executemany("INSERT INTO hs_shards VALUES (?,?,?,?,?,?,?)", [
+            db.executemany("INSERT INTO hs_shards VALUES (?,?,?,?,?,?,?,?)", [
                 (i, shard.digest, json.dumps(shard.accepted), json.dumps(shard.rejected),
-                 json.dumps(loaded.keys), json.dumps(loaded.rejected), shard.database)
+                 json.dumps(loaded.keys), json.dumps(loaded.rejected), shard.database,
+                 None if loaded.literals is None
+                 else json.dumps(loaded.literals, ensure_ascii=False))
                 for i, (shard, loaded) in enumerate(shards)])
         meta = {"schema_version": str(SCHEMA_VERSION), "fingerprint": fingerprint,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -13,7 +13,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from errorkb.errors import IndexUnavailable, InputError, NotFound
-from errorkb.index.build import SCHEMA_VERSION
+from errorkb.index.build import SCHEMA_VERSION, literal_tuples
 from errorkb.match import hyperscan_engine
 from errorkb.match.engine import PatternSpec, PrefilterEngine
 from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
@@ -62,7 +62,7 @@ class IndexStore:
                                              frozenset(json.loads(terms)))
             self.key_of[canon_id] = key
             specs.append(PatternSpec(key, regex, bool(case_sensitive),
-                                     tuple(json.loads(literals)) if literals else None))
+                                     literal_tuples(json.loads(literals))))
         self.specs = {spec.key: spec for spec in specs}
         self.engine: PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
         self._count = len(self.facts)
@@ -79,9 +79,10 @@ class IndexStore:
     def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
             raise InputError(f"unknown engine {choice!r}", f"one of: {', '.join(ENGINES)}")
-        shards = [LoadedShard(blob, tuple(json.loads(keys)), tuple(json.loads(rejected)))
-                  for keys, rejected, blob in self._db.execute(
-                      "SELECT keys, rejected_keys, db FROM hs_shards ORDER BY position")]
+        shards = [LoadedShard(blob, tuple(json.loads(keys)), tuple(json.loads(rejected)),
+                              None if literals is None else tuple(json.loads(literals)))
+                  for keys, rejected, blob, literals in self._db.execute(
+                      "SELECT keys, rejected_keys, db, literals FROM hs_shards ORDER BY position")]
         usable = hyperscan_engine.available() and bool(shards)
         if choice == "hyperscan" and not usable:
             raise IndexUnavailable("this index or machine has no Hyperscan database",

@@ -1,15 +1,19 @@
 """The regex pass: every canon regex, run over one input at a cost that barely grows with the
 number of canons, and no pattern able to backtrack catastrophically.
 
-`PrefilterEngine`: an Aho-Corasick automaton over each pattern's required literals (see
-`literals.py`) picks the few patterns that could match; only those run, under RE2 (linear
-time), which also takes the capture groups. Patterns are compiled lazily, on first use.
+Each pattern has required literals (see `literals.py`); it is a candidate when the input,
+lower-cased, holds a literal of every set of one of its alternatives. `LiteralTable` turns the
+literals found into candidates; `PrefilterEngine` finds them with an Aho-Corasick automaton (the
+portable engine; `hyperscan_engine` finds them with one Hyperscan literal database). Only the
+candidates run, under RE2 (linear time), which also takes the capture groups. Patterns with no
+known literal are candidates for every input. RE2 patterns are compiled on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -18,16 +22,19 @@ from errorkb.dialect import ByteMatcher, RegexError
 MAX_MATCHES_PER_PATTERN = 8
 
 
+Alternative = tuple[tuple[str, ...], ...]  # literal sets: a match holds one string of each
+
+
 @dataclass(frozen=True)
 class PatternSpec:
     key: int
     regex: str
     case_sensitive: bool = False
-    literals: tuple[str, ...] | None = None  # required literals; None: always a candidate
+    # What every match holds (lower-cased): the sets of one of these alternatives; () unknown.
+    literals: tuple[Alternative, ...] = ()
 
 
-@dataclass(frozen=True)
-class RegexHit:
+class RegexHit(NamedTuple):
     key: int
     start: int
     end: int
@@ -35,44 +42,77 @@ class RegexHit:
     named: tuple[tuple[str, str], ...]
 
 
-class PrefilterEngine:
-    """Literal prefilter + RE2 verification. Build once, search many times; thread-safe reads."""
+class LiteralTable:
+    """Which patterns the literals found in an input make candidates.
 
-    name = "aho-corasick+re2"
+    A pattern is a candidate when the input holds a literal of every set of one of its
+    alternatives. Engines look only for the literals of one set of each alternative (the
+    rarest in the corpus): `literals`, numbered in sorted order so every engine numbers them
+    alike. The other sets of an alternative so found are then checked in the lower-cased
+    input directly.
+    """
+
+    def __init__(self, specs: Iterable[PatternSpec]) -> None:
+        specs = list(specs)
+        uses: dict[str, int] = {}  # literal -> alternatives of the corpus holding it
+        for spec in specs:
+            for alternative in spec.literals:
+                for literal in {s for strings in alternative for s in strings}:
+                    uses[literal] = uses.get(literal, 0) + 1
+
+        def rarity(strings: tuple[str, ...]) -> tuple[int, int]:
+            # The set looked for: rare in the corpus (so it seldom fires), and long enough
+            # to be rare in inputs too (a three-letter literal hides in many words).
+            return (min(len(s) for s in strings) < 5, sum(uses[s] for s in strings))
+
+        direct: dict[str, set[int]] = {}  # literal -> keys it alone makes candidates
+        gated: dict[str, list[tuple[int, Alternative]]] = {}  # literal -> (key, other sets)
+        self.always: list[int] = []  # keys with no known literal
+        for spec in specs:
+            if not spec.literals:
+                self.always.append(spec.key)
+            for alternative in spec.literals:
+                first, *rest = sorted(alternative, key=rarity)
+                for literal in first:
+                    if rest:
+                        gated.setdefault(literal, []).append((spec.key, tuple(rest)))
+                    else:
+                        direct.setdefault(literal, set()).add(spec.key)
+        self.always.sort()
+        self.literals = sorted(direct.keys() | gated.keys())
+        self._direct = [tuple(sorted(direct.get(lit, ()))) for lit in self.literals]
+        self._gated = [tuple(gated.get(lit, ())) for lit in self.literals]
+
+    def candidates(self, found: Iterable[int], lowered: str) -> set[int]:
+        """The patterns that literals number `found` (they may repeat) make candidates in
+        `lowered`, the lower-cased input. Patterns with no literal (`always`) are left to the
+        caller."""
+        keys: set[int] = set()
+        for number in set(found):
+            keys.update(self._direct[number])
+            for key, rest in self._gated[number]:
+                if key in keys:
+                    continue
+                for strings in rest:  # plain loops: this runs for every gated pattern
+                    for string in strings:
+                        if string in lowered:
+                            break
+                    else:
+                        break  # no string of this set: not a candidate
+                else:
+                    keys.add(key)
+        return keys
+
+
+class Verifier:
+    """Runs chosen patterns under RE2 over an input and takes their capture groups."""
 
     def __init__(self, specs: Iterable[PatternSpec]) -> None:
         self._specs = {s.key: s for s in specs}
         self._matchers: dict[int, ByteMatcher | None] = {}
-        self._always = sorted(k for k, s in self._specs.items() if not s.literals)
-        self._automaton = ahocorasick.Automaton()
-        by_literal: dict[str, list[int]] = {}
-        for spec in self._specs.values():
-            for literal in spec.literals or ():
-                by_literal.setdefault(literal, []).append(spec.key)
-        for literal, keys in by_literal.items():
-            self._automaton.add_word(literal, tuple(keys))
-        if by_literal:
-            self._automaton.make_automaton()
-        self._has_literals = bool(by_literal)
 
     def __len__(self) -> int:
         return len(self._specs)
-
-    def candidates(self, text: str) -> set[int]:
-        found = set(self._always)
-        if self._has_literals:
-            for _, keys in self._automaton.iter(text.lower()):
-                found.update(keys)
-        return found
-
-    def trigger_literals(self) -> list[str]:
-        """The lower-cased literals whose presence makes some pattern a candidate: where a scan
-        looks (patterns without literals never trigger)."""
-        return sorted(self._automaton.keys()) if self._has_literals else []
-
-    def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
-        """Hits of the candidate patterns (or of `keys`), each verified under RE2."""
-        return self.verify(text, self.candidates(text) if keys is None else keys)
 
     def verify(self, text: str, keys: Iterable[int], data: bytes | None = None) -> list[RegexHit]:
         """Hits of these patterns, run under RE2 over the text's UTF-8 bytes (`data` when the
@@ -81,8 +121,9 @@ class PrefilterEngine:
             data = text.encode("utf-8", "surrogatepass")
         to_chars = _identity if len(data) == len(text) else _char_offsets(data)
         hits: list[RegexHit] = []
+        matchers = self._matchers
         for key in sorted(keys):
-            matcher = self._matcher(key)
+            matcher = matchers.get(key) if key in matchers else self._compile(key)
             if matcher is None:
                 continue
             for span in matcher.spans(data, MAX_MATCHES_PER_PATTERN):
@@ -90,17 +131,52 @@ class PrefilterEngine:
                                      span.groups, span.named))
         return hits
 
-    def _matcher(self, key: int) -> ByteMatcher | None:
-        matcher = self._matchers.get(key)
-        if matcher is None and key not in self._matchers:
-            spec = self._specs.get(key)
-            if spec is not None:
-                try:
-                    matcher = ByteMatcher(spec.regex, spec.case_sensitive)
-                except RegexError:
-                    matcher = None
-            self._matchers[key] = matcher  # compiled once, on first use; None: unusable
+    def _compile(self, key: int) -> ByteMatcher | None:
+        matcher = None
+        spec = self._specs.get(key)
+        if spec is not None:
+            try:
+                matcher = ByteMatcher(spec.regex, spec.case_sensitive)
+            except RegexError:
+                matcher = None
+        self._matchers[key] = matcher  # compiled once, on first use; None: unusable
         return matcher
+
+
+class PrefilterEngine:
+    """Aho-Corasick literal prefilter + RE2 verification. Build once, search many times;
+    thread-safe reads."""
+
+    name = "aho-corasick+re2"
+
+    def __init__(self, specs: Iterable[PatternSpec]) -> None:
+        specs = list(specs)
+        self._verifier = Verifier(specs)
+        self._table = LiteralTable(specs)
+        self._automaton = ahocorasick.Automaton()
+        for number, literal in enumerate(self._table.literals):
+            self._automaton.add_word(literal, number)
+        if self._table.literals:
+            self._automaton.make_automaton()
+
+    def __len__(self) -> int:
+        return len(self._verifier)
+
+    def candidates(self, text: str) -> set[int]:
+        lowered = text.lower()
+        found = self._table.candidates((n for _, n in self._automaton.iter(lowered)), lowered
+                                       ) if self._table.literals else set()
+        found.update(self._table.always)
+        return found
+
+    def trigger_literals(self) -> list[str]:
+        """The lower-cased literals whose presence may make some pattern a candidate: where a
+        scan looks (patterns without literals never trigger)."""
+        return list(self._table.literals)
+
+    def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
+        """Hits of the candidate patterns (or of `keys`), each verified under RE2."""
+        return self._verifier.verify(text, self.candidates(text) if keys is None else keys)
 
 
 def _identity(offset: int) -> int:

@@ -1,12 +1,13 @@
-"""The Hyperscan engine: all canon regexes in a few compiled databases, one scan per shard.
+"""The Hyperscan engine: one scan of a literal database finds every pattern's candidates.
 
-Every pattern is compiled in Hyperscan's prefilter mode (so every RE2 pattern is accepted; a
-prefilter match may be a superset), then each pattern Hyperscan reports is verified, and its
-capture groups taken, under RE2 by `PrefilterEngine.search(keys=...)`. Compiling is the cost
-(tens of seconds per few thousand patterns), so patterns are split into shards by a stable hash
-of their key's canon id; each shard is named by the hash of its content, so the index build
-recompiles only the shards whose canons changed. Hyperscan has wheels for x86-64 only:
-`available()` says whether it can be used here.
+The required literals of all patterns (see `literals.py`) go into one Hyperscan database in
+its pure-literal mode, scanned once over the lower-cased input; `LiteralTable` turns the
+literals found into candidates, which RE2 verifies (and takes capture groups from). Literal
+databases compile in seconds even at a hundred thousand patterns. The few patterns with no
+known literal are compiled as regexes in Hyperscan's prefilter mode (every RE2 pattern is
+accepted; a prefilter match may be a superset), in shards by a stable hash of their canon id.
+Every database is named by the hash of its content, so a build recompiles only what changed.
+Hyperscan has wheels for x86-64 only: `available()` says whether it can be used here.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from errorkb.match.engine import PatternSpec, PrefilterEngine, RegexHit
+from errorkb.match.engine import LiteralTable, PatternSpec, RegexHit, Verifier
 
-# Compile time per shard grows faster than its size (about 4 s of CPU for 175 patterns, 6 s for
-# 350, 15 s for 700, measured on the peer data): shards of ~350 keep a one-canon edit near 6 s
-# and use both build workers on the bundled corpus; every shard costs one scan per lookup
-# (~3 µs), so past MAX_SHARDS shards grow instead of multiplying.
+# Regex compile time per shard grows faster than its size (about 4 s of CPU for 175 patterns,
+# 6 s for 350, 15 s for 700, measured on the peer data); every shard costs one scan per lookup
+# (~2 µs), so past MAX_SHARDS shards grow instead of multiplying. Only patterns with no known
+# literal are compiled as regexes: a few in a thousand.
 SHARD_SIZE = 350
-MAX_SHARDS = 256
+MAX_SHARDS = 16
 
 hyperscan: Any
 try:  # pragma: no cover - depends on the platform
@@ -45,22 +46,32 @@ def available() -> bool:
 
 @dataclass(frozen=True)
 class Shard:
-    """A compiled shard. Positions index the shard's patterns in `plan` order, so a shard
+    """A compiled database. Positions index its patterns in `plan` order, so a database
     compiled by an earlier build is reused as it is for the same patterns."""
 
-    digest: str  # hash of the shard's patterns and flags
+    digest: str  # hash of the database's patterns, flags and mode
     accepted: tuple[int, ...]  # pattern id i in the database is the pattern at accepted[i]
     database: bytes  # serialized Hyperscan database; empty when nothing in it compiled
-    rejected: tuple[int, ...] = ()  # positions Hyperscan refused: always verified under RE2
+    rejected: tuple[int, ...] = ()  # positions Hyperscan refused
 
 
 @dataclass(frozen=True)
 class LoadedShard:
-    """A shard as the engine uses it: database and the pattern keys of this index."""
+    """A database as the engine uses it. A regex shard names the pattern keys of this index
+    (`keys`, by pattern id; `rejected` are verified under RE2 for every input); the literal
+    database names its literals instead (`literals`, by pattern id)."""
 
     database: bytes
     keys: tuple[int, ...]
     rejected: tuple[int, ...]
+    literals: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    digest: str
+    patterns: list[PatternSpec]  # for the literal database: one spec per literal
+    literal: bool = False
 
 
 def loads_here(shard: Shard) -> bool:
@@ -86,17 +97,27 @@ def shard_count(patterns: int) -> int:
     return count
 
 
-def plan(specs: Sequence[tuple[str, PatternSpec]]) -> list[tuple[str, list[PatternSpec]]]:
-    """Group (canon id, spec) pairs into shards; each with the digest of its content."""
-    count = shard_count(len(specs))
-    groups: list[list[tuple[str, PatternSpec]]] = [[] for _ in range(count)]
-    for name, spec in specs:
-        groups[shard_of(name, count)].append((name, spec))
+def plan(specs: Sequence[tuple[str, PatternSpec]]) -> list[Planned]:
+    """The literal database of all literals, then the regex shards of the patterns without
+    literals, grouped by canon id; each named by the digest of its content."""
+    literals = LiteralTable(spec for _, spec in specs).literals
     planned = []
+    if literals:
+        content = json.dumps(["literal", literals], ensure_ascii=False)
+        planned.append(Planned(hashlib.sha256(content.encode()).hexdigest(),
+                               [PatternSpec(i, literal) for i, literal in enumerate(literals)],
+                               literal=True))
+    bare = [(name, spec) for name, spec in specs if not spec.literals]
+    groups: list[list[tuple[str, PatternSpec]]] = [[] for _ in range(shard_count(len(bare)))]
+    for name, spec in bare:
+        groups[shard_of(name, len(groups))].append((name, spec))
     for group in groups:
+        if not group:
+            continue
         group.sort(key=lambda item: item[0])
         content = json.dumps([[n, s.regex, s.case_sensitive] for n, s in group])
-        planned.append((hashlib.sha256(content.encode()).hexdigest(), [s for _, s in group]))
+        planned.append(Planned(hashlib.sha256(content.encode()).hexdigest(),
+                               [s for _, s in group]))
     return planned
 
 
@@ -104,81 +125,112 @@ def _flags(spec: PatternSpec) -> int:
     return int(_FLAGS | (0 if spec.case_sensitive else hyperscan.HS_FLAG_CASELESS))
 
 
-def compile_shard(digest: str, specs: Sequence[PatternSpec]) -> Shard:
-    """Compile one shard; when Hyperscan refuses it, find the refused patterns one by one and
-    set them aside."""
+def compile_shard(item: Planned) -> Shard:
+    """Compile one database; when Hyperscan refuses it, find the refused patterns one by one
+    and set them aside."""
     try:
-        return _compiled(digest, specs, list(range(len(specs))), [])
+        return _compiled(item, list(range(len(item.patterns))), [])
     except hyperscan.error:
         pass
     accepted: list[int] = []
     rejected: list[int] = []
-    for position, spec in enumerate(specs):  # a single-pattern compile finds refusals cheaply
+    for position in range(len(item.patterns)):  # a single-pattern compile finds refusals cheaply
         try:
-            probe = hyperscan.Database()
-            probe.compile(expressions=[spec.regex.encode()], ids=[0], elements=1,
-                          flags=[_flags(spec)])
+            _database(item, [position])
             accepted.append(position)
         except hyperscan.error:
             rejected.append(position)
-    return _compiled(digest, specs, accepted, rejected)
+    return _compiled(item, accepted, rejected)
 
 
-def _compiled(digest: str, specs: Sequence[PatternSpec], accepted: list[int],
-              rejected: list[int]) -> Shard:
-    if not accepted:
-        return Shard(digest, (), b"", tuple(rejected))
+def _database(item: Planned, positions: list[int]) -> Any:
     database = hyperscan.Database()
-    database.compile(expressions=[specs[p].regex.encode() for p in accepted],
-                     ids=list(range(len(accepted))), elements=len(accepted),
-                     flags=[_flags(specs[p]) for p in accepted])
-    return Shard(digest, tuple(accepted), hyperscan.dumpb(database), tuple(rejected))
+    specs = [item.patterns[p] for p in positions]
+    if item.literal:  # scanned over lower-cased text: no case folding needed
+        database.compile(expressions=[s.regex.encode() for s in specs],
+                         ids=list(range(len(specs))), elements=len(specs),
+                         flags=hyperscan.HS_FLAG_SINGLEMATCH, literal=True)
+    else:
+        database.compile(expressions=[s.regex.encode() for s in specs],
+                         ids=list(range(len(specs))), elements=len(specs),
+                         flags=[_flags(s) for s in specs])
+    return database
+
+
+def _compiled(item: Planned, accepted: list[int], rejected: list[int]) -> Shard:
+    if not accepted:
+        return Shard(item.digest, (), b"", tuple(rejected))
+    database = _database(item, accepted)
+    return Shard(item.digest, tuple(accepted), hyperscan.dumpb(database), tuple(rejected))
 
 
 def compile_shards(specs: Sequence[tuple[str, PatternSpec]], cached: dict[str, Shard],
                    workers: int = 2) -> list[tuple[Shard, LoadedShard]]:
-    """Shards for these patterns, reusing `cached` ones (by digest), compiling the rest in
-    parallel; each with its patterns' keys in this build."""
+    """Databases for these patterns, reusing `cached` ones (by digest), compiling the rest in
+    parallel; each with what its pattern ids stand for in this build."""
     planned = plan(specs)
-    todo = [(digest, group) for digest, group in planned if digest not in cached]
+    todo = [item for item in planned if item.digest not in cached]
     compiled: dict[str, Shard] = {}
     if len(todo) > 1 and workers > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-            for shard in pool.map(compile_shard, *zip(*todo, strict=True)):
+            for shard in pool.map(compile_shard, todo):
                 compiled[shard.digest] = shard
     else:
-        for digest, group in todo:
-            compiled[digest] = compile_shard(digest, group)
+        for item in todo:
+            compiled[item.digest] = compile_shard(item)
     result = []
-    for digest, group in planned:
-        shard = cached.get(digest) or compiled[digest]
-        result.append((shard, LoadedShard(shard.database,
-                                          tuple(group[p].key for p in shard.accepted),
-                                          tuple(group[p].key for p in shard.rejected))))
+    for item in planned:
+        shard = cached.get(item.digest) or compiled[item.digest]
+        if item.literal:
+            loaded = LoadedShard(shard.database, (), (),
+                                 tuple(item.patterns[p].regex for p in shard.accepted))
+        else:
+            loaded = LoadedShard(shard.database, tuple(item.patterns[p].key for p in shard.accepted),
+                                 tuple(item.patterns[p].key for p in shard.rejected))
+        result.append((shard, loaded))
     return result
 
 
 class HyperscanEngine:
-    """Hyperscan scan per shard, then RE2 verification of the patterns it reports."""
+    """One Hyperscan literal scan (plus one scan per regex shard), then RE2 verification of
+    the candidates."""
 
     name = "hyperscan+re2"
 
     def __init__(self, specs: Iterable[PatternSpec], shards: Sequence[LoadedShard]) -> None:
-        self._verifier = PrefilterEngine(specs)
-        self._databases = []
-        always: list[int] = []
+        specs = list(specs)
+        self._verifier = Verifier(specs)
+        self._table = LiteralTable(specs)
+        number_of = {literal: i for i, literal in enumerate(self._table.literals)}
+        self._literal_db: Any = None
+        self._literal_numbers: tuple[int, ...] = ()
+        found_literals: set[str] = set()
+        self._regex_dbs = []
+        always: set[int] = set()
         for shard in shards:
-            always.extend(shard.rejected)
+            if shard.literals is not None:
+                if shard.database:
+                    self._literal_db = hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK)
+                self._literal_numbers = tuple(number_of.get(lit, -1) for lit in shard.literals)
+                found_literals.update(shard.literals)
+                continue
+            always.update(shard.rejected)
             if shard.database:
-                database = hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK)
-                self._databases.append((database, shard.keys))
-        self._always = tuple(always)
+                self._regex_dbs.append((hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK),
+                                        shard.keys))
+        # A literal the database lacks (refused, or an index of another build) makes its
+        # patterns candidates for every input rather than for none.
+        missing = set(self._table.literals) - found_literals
+        always.update(spec.key for spec in specs
+                      if any(literal in missing for first, *_ in spec.literals for literal in first))
+        self._always = tuple(sorted(always))
         self._local = threading.local()  # Hyperscan scratch space is per thread
 
-    def _scratches(self) -> list[Any]:
-        scratches: list[Any] | None = getattr(self._local, "scratches", None)
+    def _scratches(self) -> tuple[Any, list[Any]]:
+        scratches: tuple[Any, list[Any]] | None = getattr(self._local, "scratches", None)
         if scratches is None:
-            scratches = [hyperscan.Scratch(database) for database, _ in self._databases]
+            literal = hyperscan.Scratch(self._literal_db) if self._literal_db is not None else None
+            scratches = (literal, [hyperscan.Scratch(db) for db, _ in self._regex_dbs])
             self._local.scratches = scratches
         return scratches
 
@@ -186,21 +238,34 @@ class HyperscanEngine:
         return len(self._verifier)
 
     def candidates(self, text: str) -> set[int]:
-        return self._candidates(text.encode("utf-8", "surrogatepass"))
+        return self._candidates(text, text.encode("utf-8", "surrogatepass"))
 
-    def _candidates(self, data: bytes) -> set[int]:
-        found: set[int] = set(self._always)
+    def _candidates(self, text: str, data: bytes) -> set[int]:
+        literal_scratch, regex_scratches = self._scratches()
+        found: list[int] = []
+        numbers = self._literal_numbers
 
-        def on_match(pattern: int, start: int, end: int, flags: int, keys: object) -> None:
-            found.add(keys[pattern])  # type: ignore[index]
+        def on_literal(pattern: int, start: int, end: int, flags: int, context: object) -> None:
+            found.append(numbers[pattern])
 
-        for (database, keys), scratch in zip(self._databases, self._scratches(), strict=True):
-            database.scan(data, match_event_handler=on_match, context=keys, scratch=scratch)
-        return found
+        lowered = text.lower()
+        if self._literal_db is not None:
+            self._literal_db.scan(data if lowered == text else lowered.encode("utf-8", "surrogatepass"),
+                                  match_event_handler=on_literal, scratch=literal_scratch)
+        keys = self._table.candidates((n for n in found if n >= 0), lowered)
+        keys.update(self._always)
+
+        def on_match(pattern: int, start: int, end: int, flags: int, context: object) -> None:
+            keys.add(context[pattern])  # type: ignore[index]
+
+        for (database, shard_keys), scratch in zip(self._regex_dbs, regex_scratches, strict=True):
+            database.scan(data, match_event_handler=on_match, context=shard_keys, scratch=scratch)
+        return keys
 
     def trigger_literals(self) -> list[str]:
-        return self._verifier.trigger_literals()
+        return list(self._table.literals)
 
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         data = text.encode("utf-8", "surrogatepass")
-        return self._verifier.verify(text, self._candidates(data) if keys is None else keys, data)
+        return self._verifier.verify(text, self._candidates(text, data) if keys is None else keys,
+                                     data)

@@ -1,9 +1,14 @@
 """What a regex cannot match without: its required literals, and how specific it is.
 
-`required_literals` returns a set of lowercase strings such that every match of the pattern
-contains at least one of them (or None when no such set is known). The prefilter only runs a
-pattern when one of its literals occurs in the input. `literal_weight` counts the literal
-characters every match must contain: the regex's specificity, however much `.*` swallows.
+`required_literals` returns alternatives, each up to three sets of lowercase strings, such that
+every match of the pattern contains a string of each set of one alternative (a pattern that
+is one alternation, `(ILM.*failed|rollover.*failed)`, has one alternative per branch; others
+have one). It is empty when nothing is known to be required. The prefilter runs a pattern
+only when the input holds a string of every set of one of its alternatives.
+Neighbouring pieces that match a few exact strings are joined (`ECONN(RESET|REFUSED)` gives
+{"econnreset", "econnrefused"}, `[Ee]rror` gives {"error"}), so the literals are long.
+`literal_weight` counts the literal characters every match must contain: the regex's
+specificity, however much `.*` swallows.
 """
 
 from __future__ import annotations
@@ -11,15 +16,23 @@ from __future__ import annotations
 import re
 import re._constants as C  # type: ignore[import-not-found]
 import re._parser as P  # type: ignore[import-not-found]
+import warnings
+from collections.abc import Set as AbstractSet
 from typing import Any
 
-MIN_LITERAL = 3
-_MAX_BRANCH_LITERALS = 64
+MIN_LITERAL = 3  # weighted characters (see `_score`) the shortest alternative must have
+MAX_PARTS = 3
+_MAX_ALTERNATIVES = 64
 
 
 def _parse(pattern: str) -> Any | None:
+    # Python's parser reads RE2's POSIX classes (`[[:alpha:]]`) differently: not analysed.
+    if "[:" in pattern:
+        return None
     try:
-        return P.parse(pattern, 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return P.parse(pattern, 0)
     except (re.error, RecursionError, OverflowError, ValueError, TypeError):  # not Python syntax
         return None
 
@@ -32,66 +45,127 @@ def _char(op: Any, av: Any) -> str | None:
     return None
 
 
-def _sequence_parts(items: Any) -> list[set[str] | None]:
-    """Required-literal sets of the parts of a sequence; each is a candidate for the whole."""
-    parts: list[set[str] | None] = []
-    run: list[str] = []
+def _exact(op: Any, av: Any) -> set[str] | None:
+    """The few strings one parsed item matches, lower-cased, or None when it matches more."""
+    ch = _char(op, av)
+    if ch is not None:
+        return {ch.lower()}
+    if op is C.AT:
+        return {""}
+    if op is C.IN and all(kind is C.LITERAL for kind, _ in av):  # [Ee]
+        options = {chr(code).lower() for _, code in av}
+        return options if len(options) <= 2 else None
+    if op is C.SUBPATTERN:
+        return _exact_sequence(av[-1])
+    if op is C.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            strings = _exact_sequence(branch)
+            if strings is None:
+                return None
+            union |= strings
+        return union if len(union) <= _MAX_ALTERNATIVES else None
+    return None
+
+
+def _exact_sequence(items: Any) -> set[str] | None:
+    strings = {""}
+    for op, av in items:
+        options = _exact(op, av)
+        if options is None:
+            return None
+        strings = {a + b for a in strings for b in options}
+        if len(strings) > _MAX_ALTERNATIVES:
+            return None
+    return strings
+
+
+def _score(options: AbstractSet[str]) -> int:
+    """Weighted length of the shortest alternative: a non-ASCII character counts two."""
+    return min(sum(1 if ord(c) < 128 else 2 for c in s) for s in options) if options else 0
+
+
+def _parts(items: Any) -> list[set[str]]:
+    """Every required-literal set of a parsed sequence (each a set of alternatives)."""
+    parts: list[set[str]] = []
+    run = {""}  # exact strings of the pieces read since the last inexact one
 
     def flush() -> None:
-        if run:
-            parts.append({"".join(run).lower()})
-            run.clear()
+        nonlocal run
+        if run != {""}:
+            parts.append(run)
+        run = {""}
 
     for op, av in items:
-        ch = _char(op, av)
-        if ch is not None:
-            run.append(ch)
-            continue
-        if op is C.AT:
+        options = _exact(op, av)
+        if options is not None:
+            joined = {a + b for a in run for b in options}
+            if len(joined) <= _MAX_ALTERNATIVES:
+                run = joined
+            else:
+                flush()
+                run = options
             continue
         flush()
         if op is C.SUBPATTERN:
-            parts.append(_required(av[-1]))
+            parts.extend(_parts(av[-1]))
         elif op is C.BRANCH:
-            parts.append(_branch(av[1]))
+            best = _branch(av[1])
+            if best is not None:
+                parts.append(best)
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
-            parts.append(_required(av[2]))
+            parts.extend(_parts(av[2]))
         elif op is C.ATOMIC_GROUP:
-            parts.append(_required(av))
+            parts.extend(_parts(av))
     flush()
     return parts
 
 
 def _branch(branches: Any) -> set[str] | None:
+    """One set every branch contributes to: the union of each branch's best set."""
     union: set[str] = set()
     for branch in branches:
-        options = _required(branch)
-        if options is None:
+        parts = _parts(branch)
+        if not parts:
             return None
-        union |= options
-    return union if len(union) <= _MAX_BRANCH_LITERALS else None
+        union |= max(parts, key=_score)
+    return union if len(union) <= _MAX_ALTERNATIVES else None
 
 
-def _score(options: set[str]) -> int:
-    return min(len(s) for s in options) if options else 0
+def _best(parts: list[set[str]]) -> list[set[str]]:
+    """The `MAX_PARTS` longest distinct sets that are long enough, longest first."""
+    unique: dict[frozenset[str], None] = {}
+    for part in parts:
+        if _score(part) >= MIN_LITERAL:
+            unique.setdefault(frozenset(part), None)
+    ranked = sorted(unique, key=lambda part: (-_score(part), sorted(part)))
+    return [set(part) for part in ranked[:MAX_PARTS]]
 
 
-def _required(items: Any) -> set[str] | None:
-    best: set[str] | None = None
-    for part in _sequence_parts(items):
-        if part is not None and (best is None or _score(part) > _score(best)):
-            best = part
-    return best
+def _alternatives(items: Any) -> list[list[set[str]]]:
+    """A pattern that is one alternation (`(a.*b|c.*d)`, anchors aside) gives each branch's
+    sets apart: a candidate needs all the sets of one branch. Anything else gives one list."""
+    core = [(op, av) for op, av in items if op is not C.AT]
+    if len(core) == 1 and core[0][0] is C.SUBPATTERN:
+        return _alternatives(core[0][1][-1])
+    if len(core) == 1 and core[0][0] is C.BRANCH:
+        alternatives: list[list[set[str]]] = []
+        for branch in core[0][1][1]:
+            found = _alternatives(branch)
+            if not found:
+                return []  # a branch with no literal: nothing is required
+            alternatives.extend(found)
+        if len(alternatives) <= _MAX_ALTERNATIVES:
+            return alternatives
+    parts = _best(_parts(items))
+    return [parts] if parts else []
 
 
-def required_literals(pattern: str) -> set[str] | None:
+def required_literals(pattern: str) -> list[list[set[str]]]:
+    """What every match holds, as alternatives: a match holds a string of each set of at
+    least one alternative. Empty when nothing is known to be required."""
     parsed = _parse(pattern)
-    if parsed is None:
-        return None
-    options = _required(parsed)
-    if options is None or _score(options) < MIN_LITERAL:
-        return None
-    return options
+    return _alternatives(parsed) if parsed is not None else []
 
 
 def _char_weight(ch: str) -> int:
