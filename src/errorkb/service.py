@@ -15,20 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from errorkb.curate import CheckReport, check_text
 from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
-from errorkb.ingest import Corpus, IngestResult, ingest
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
-from errorkb.scan import Scanner, ScanReport
-from errorkb.scan.reader import Chunk, ReadStats, iter_chunks
-from errorkb.scan.triggers import triggers_for
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the faces import these when a command needs them: lookups start faster
+    from errorkb.curate import CheckReport
     from errorkb.index.published import CorpusReloader
+    from errorkb.ingest import IngestResult
+    from errorkb.scan import ScanReport
+    from errorkb.scan.reader import Chunk, ReadStats
 
 MAX_LOOKUP_CHARS = 200_000
 MAX_LIMIT = 50
@@ -190,6 +189,10 @@ class KnowledgeBase:
         """Every known error in these logs (name, binary handle), grouped and counted.
 
         `follow` replaces the reader for `--follow` (tail a growing file)."""
+        from errorkb.scan import Scanner
+        from errorkb.scan.reader import iter_chunks
+        from errorkb.scan.triggers import triggers_for
+
         store = self.store
 
         def classify(text: str) -> tuple[str | None, list[str]]:
@@ -220,6 +223,8 @@ class KnowledgeBase:
     def ingest(self, data: bytes, *, source: str, domain: str = "draft",
                today: str = "") -> IngestResult:
         """An article → a merge proposal into the canon it is about, or a draft canon."""
+        from errorkb.ingest import Corpus, ingest
+
         store = self.store
 
         def classify(message: str) -> str | None:
@@ -236,6 +241,8 @@ class KnowledgeBase:
 
     def check_canon_text(self, text: str) -> CheckReport:
         """Validate one canon (YAML or JSON text); links may point at any canon loaded here."""
+        from errorkb.curate import check_text
+
         return check_text(text, self.store.key_of)
 
     def stats(self) -> dict[str, object]:

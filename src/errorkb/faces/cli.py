@@ -24,9 +24,8 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import Progress
 
-from errorkb import __version__, curate
+from errorkb import __version__
 from errorkb.errors import ErrorkbError, InputError, NotFound
 from errorkb.faces.config import Settings, bundled_corpus_dir, from_environment
 from errorkb.index import build_index
@@ -40,12 +39,8 @@ from errorkb.render import (
     findings_payload,
     lookup_payload,
 )
-from errorkb.render.ingest import ingest_text
-from errorkb.render.scan import scan_html, scan_text
 from errorkb.render.text import canon_text, findings_text, lookup_text
-from errorkb.scan.reader import follow_chunks
 from errorkb.service import KnowledgeBase, default_index_path
-from errorkb.site import write_site
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,6 +98,8 @@ def check_command(settings: Settings, paths: tuple[Path, ...], as_json: bool) ->
 
     Exit 1 when there are errors, 0 when there are only warnings.
     """
+    from errorkb import curate  # imported by the commands that need it: lookups start faster
+
     targets = list(paths) or [bundled_corpus_dir()]
     references = [d for d in settings.corpus_dirs() if d.is_dir()]
     report = curate.check_paths(targets, references)
@@ -120,6 +117,8 @@ def check_command(settings: Settings, paths: tuple[Path, ...], as_json: bool) ->
 @handles_errors
 def fmt_command(paths: tuple[Path, ...], check_only: bool) -> None:
     """Rewrite canon YAML files in the one stable layout."""
+    from errorkb import curate  # imported by the commands that need it: lookups start faster
+
     report = curate.format_paths(list(paths) or [bundled_corpus_dir()], write=not check_only)
     verb = "would reformat" if check_only else "reformatted"
     for path in report.changed:
@@ -139,6 +138,8 @@ def fmt_command(paths: tuple[Path, ...], check_only: bool) -> None:
 @handles_errors
 def import_command(source: Path, dest: Path, as_json: bool) -> None:
     """Import seed-shaped JSON (object, array, JSON Lines) or peer-format JSON Lines."""
+    from errorkb import curate  # imported by the commands that need it: lookups start faster
+
     report = curate.import_records(source, dest)
     refused = [f for f in report.findings if f.severity == "error"]
     if as_json:
@@ -166,6 +167,9 @@ def import_command(source: Path, dest: Path, as_json: bool) -> None:
 def export_command(settings: Settings, paths: tuple[Path, ...], fmt: str, output: Path | None,
                    site_dir: Path | None) -> None:
     """Export canons in the seed's exchange shape or the peer's format (or as a static site)."""
+    from errorkb import curate
+    from errorkb.site import write_site
+
     if site_dir is not None:
         kb = open_kb(settings, paths, None)
         console.print(f"wrote {write_site(kb, site_dir)} files under {site_dir}", markup=False)
@@ -475,6 +479,11 @@ def scan_command(settings: Settings, files: tuple[Path, ...], follow: bool, html
     Exit like grep: 0 when known errors were found, 1 when none, 2 on trouble;
     with --fail-on, 1 when that error was found and 0 otherwise.
     """
+    from rich.progress import Progress
+
+    from errorkb.render.scan import scan_html, scan_text
+    from errorkb.scan.reader import follow_chunks
+
     if follow and (len(files) != 1 or str(files[0]) == "-"):
         raise InputError("--follow takes exactly one file", "errorkb scan --follow app.log")
     kb = open_kb(settings, corpus, no_bundled)
@@ -514,6 +523,8 @@ def scan_command(settings: Settings, files: tuple[Path, ...], follow: bool, html
 @handles_errors
 def new_command(report_path: Path, number: int, domain: str, out_dir: Path) -> None:
     """Start a draft canon from an unknown error template of a scan report."""
+    from errorkb import curate  # imported by the commands that need it: lookups start faster
+
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -610,6 +621,9 @@ def ingest_command(settings: Settings, article: Path | None, source: str | None,
                    corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
     """Turn an article (text, Markdown, HTML) into a draft canon, or a merge proposal for the
     canon it is about; claims that contradict that canon are marked disputed, not added."""
+    from errorkb import curate
+    from errorkb.render.ingest import ingest_text
+
     if proposal_path is not None:
         try:
             proposal = json.loads(proposal_path.read_text(encoding="utf-8"))
@@ -725,6 +739,8 @@ def outcomes_export(settings: Settings, as_json: bool) -> None:
 @handles_errors
 def outcomes_apply(settings: Settings, corpus_dir: Path) -> None:
     """Write measured rates, evidence_count and last_confirmed into canon files."""
+    from errorkb import curate  # imported by the commands that need it: lookups start faster
+
     store = outcome_store(settings, create=False)
     changed = curate.apply_outcomes(corpus_dir, store.export() if store else iter(()))
     for path in changed:

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from errorkb.exchange import load_paths
 from errorkb.match import hyperscan_engine
 from errorkb.match.engine import PatternSpec
 from errorkb.match.hyperscan_engine import Shard
@@ -120,6 +119,8 @@ def cached_shards(dest: Path) -> dict[str, Shard]:
 def load_corpus(paths: Sequence[Path]) -> tuple[list[tuple[Canon, str]], list[Finding]]:
     """The canons at `paths` with the path each came from (later paths win on the same id),
     and the findings of the records that could not be read."""
+    from errorkb.exchange import load_paths  # only a build reads corpus files: lookups start faster
+
     canons: dict[str, tuple[Canon, str]] = {}
     findings: list[Finding] = []
     for path in paths:
