@@ -265,8 +265,7 @@ class KnowledgeBase:
         norm = normalize(query)
         store = self.store
         return rank(norm, store.engine.search(norm.text), store.lexical(norm.terms, 50),
-                    store.facts, store.canon,
-                    accept=lambda key: domain is None or store.facts[key].domain == domain,
+                    store.facts, store.canon, accept=_in_domain(store, domain),
                     limit=max(1, min(limit, MAX_LIMIT)))
 
     def domains(self) -> dict[str, int]:
@@ -306,15 +305,18 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     """The input normalised, and its best candidates (enough for `limit` answers or the
     nearest three), ranked: the one matching path of lookups and scans."""
     norm = normalize(text)
-    facts = store.facts
-
-    def in_domain(key: int) -> bool:
-        return domain is None or facts[key].domain == domain
-
-    ranked = rank(norm, store.engine.search(norm.text), store.lexical(norm.terms), facts,
-                  store.canon, Environment.parse(env), accept=in_domain,
+    ranked = rank(norm, store.engine.search(norm.text), store.lexical(norm.terms), store.facts,
+                  store.canon, Environment.parse(env), accept=_in_domain(store, domain),
                   limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked
+
+
+def _in_domain(store: IndexStore, domain: str | None) -> Callable[[int], bool] | None:
+    """The candidate filter for a domain (None: every candidate)."""
+    if domain is None:
+        return None
+    facts = store.facts
+    return lambda key: facts[key].domain == domain
 
 
 def _domains(store: IndexStore) -> dict[str, int]:

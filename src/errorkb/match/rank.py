@@ -37,6 +37,7 @@ LEXICAL_ONLY = 0.6
 LEXICAL_WITH_REGEX = 0.1
 MIN_LEXICAL_TERMS = 5
 
+PART_NAMES = ("regex", "decisive", "lexical", "codes", "environment")
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg"})
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
@@ -78,7 +79,7 @@ class CandidateFacts:
     terms: frozenset[str]
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     key: int
     canon_id: str
@@ -117,9 +118,10 @@ def _env_part(env: Environment, canon: Canon) -> float:
 
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
          facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
-         env: Environment = Environment(), accept: Callable[[int], bool] = lambda key: True,
+         env: Environment = Environment(), accept: Callable[[int], bool] | None = None,
          limit: int | None = None) -> list[Match]:
-    """The candidates (the best `limit` of them, or all) with their scores and parts, best first."""
+    """The candidates (the best `limit` of them, or all) with their scores and parts, best
+    first. `accept` leaves out the candidates it refuses (a domain filter)."""
     best_hit: dict[int, tuple[float, RegexHit]] = {}
     for hit in hits:
         weight = norm.line_weight(hit.start, hit.end)
@@ -130,33 +132,32 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
     # words counts (three common words covered say little).
     enough = min(1.0, len(norm.terms) / MIN_LEXICAL_TERMS)
     with_env = bool(env.products or env.os)
-    scored: list[tuple[float, str, int, dict[str, float]]] = []
+    codes = norm.codes
+    # (score, canon id, key, parts as PART_NAMES values): parts become a dict for the shown only
+    scored: list[tuple[float, str, int, tuple[float, ...]]] = []
     for key in best_hit.keys() | lexical_scores.keys():
         fact = facts.get(key)
-        if fact is None or not accept(key):
+        if fact is None or (accept is not None and not accept(key)):
             continue
         coverage = lexical_scores.get(key, 0.0)
+        code = _code_part(codes, fact.codes) if codes and fact.codes else 0.0
+        parts: tuple[float, ...]
         if key in best_hit:
-            line_weight = best_hit[key][0]
-            parts = {"regex": REGEX_BASE + REGEX_SPECIFICITY * min(1.0, fact.weight / SPECIFIC_CHARS),
-                     "decisive": DECISIVE * line_weight,
-                     "lexical": LEXICAL_WITH_REGEX * coverage,
-                     "codes": _code_part(norm.codes, fact.codes)}
+            parts = (REGEX_BASE + REGEX_SPECIFICITY * min(1.0, fact.weight / SPECIFIC_CHARS),
+                     DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code)
         else:
-            parts = {"lexical": LEXICAL_ONLY * coverage ** 2 * enough,
-                     "codes": _code_part(norm.codes, fact.codes) / 2}
+            parts = (0.0, 0.0, LEXICAL_ONLY * coverage ** 2 * enough, code / 2)
         if with_env:
-            parts["environment"] = _env_part(env, canon_of(key))
-        scored.append((max(0.0, min(1.0, sum(parts.values()))), fact.id, key, parts))
+            parts = (*parts, _env_part(env, canon_of(key)))
+        scored.append((max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
     scored.sort(key=lambda item: (-item[0], item[1]))
     matches = []
     for score, canon_id, key, parts in scored[:limit]:
-        match = Match(key=key, canon_id=canon_id, score=score,
-                      parts={k: v for k, v in parts.items() if v}, known=score >= THRESHOLD)
-        if key in best_hit:
+        named = {name: value for name, value in zip(PART_NAMES, parts, strict=False) if value}
+        if key in best_hit:  # every field given: no default factories run
             hit = best_hit[key][1]
-            match.captures = list(hit.groups)
-            match.named = dict(hit.named)
-            match.matched_text = norm.text[hit.start:hit.end][:300]
-        matches.append(match)
+            matches.append(Match(key, canon_id, score, named, list(hit.groups), dict(hit.named),
+                                 norm.text[hit.start:hit.end][:300], score >= THRESHOLD))
+        else:
+            matches.append(Match(key, canon_id, score, named, [], {}, "", score >= THRESHOLD))
     return matches
