@@ -32,7 +32,9 @@ from errorkb.service import KnowledgeBase
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
 NAIVE_BUDGET_SECONDS = 30.0
-WORD = re.compile(r"(?<![\\\w])([A-Za-z]{4,})(?!\w)")
+# A regex escape (`\b`, `\d`, `\p{Han}`) or a run of three or more ASCII letters: the runs get a
+# variant suffix, in the regex and the signature alike, so `\bECONNRESET` and `AAPT2` change too.
+WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[:\w+:\]|(?<![A-Za-z])([A-Za-z]{3,})(?![A-Za-z])")
 
 
 def source_records() -> list[dict[str, object]]:
@@ -46,6 +48,10 @@ def _error(record: dict[str, object]) -> dict[str, str]:
     return record.get("error", record)  # type: ignore[return-value]
 
 
+def distinct_words(text: str, suffix: str) -> str:
+    return WORD.sub(lambda m: m.group(1) + suffix if m.group(1) else m.group(0), text)
+
+
 def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[dict[str, object]]:
     out = []
     for k in range(factor):
@@ -55,8 +61,8 @@ def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[d
             if k:
                 if kind == "distinct":
                     suffix = "".join(chr(ord("a") + int(d)) for d in str(k))
-                    err["regex"] = WORD.sub(r"\g<1>" + suffix, err["regex"])
-                    err["signature"] = WORD.sub(r"\g<1>" + suffix, err["signature"])
+                    err["regex"] = distinct_words(err["regex"], suffix)
+                    err["signature"] = distinct_words(err["signature"], suffix)
                 else:
                     err["regex"] = f"{err['regex']}|variant {k} of {copy['id']}"
                 copy["id"] = f"{copy['id']}-v{k}"
