@@ -264,7 +264,8 @@ class KnowledgeBase:
         """Every candidate for a query, best first, with no threshold applied."""
         norm = normalize(query)
         store = self.store
-        return rank(norm, store.engine.search(norm.text), store.lexical(norm.terms, 50),
+        hits = store.engine.search(norm.text)
+        return rank(norm, hits, store.lexical(norm.terms, 50, [h.key for h in hits]),
                     store.facts, store.canon, accept=_in_domain(store, domain),
                     limit=max(1, min(limit, MAX_LIMIT)))
 
@@ -305,7 +306,8 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     """The input normalised, and its best candidates (enough for `limit` answers or the
     nearest three), ranked: the one matching path of lookups and scans."""
     norm = normalize(text)
-    ranked = rank(norm, store.engine.search(norm.text), store.lexical(norm.terms), store.facts,
+    hits = store.engine.search(norm.text)
+    ranked = rank(norm, hits, store.lexical(norm.terms, hits=[h.key for h in hits]), store.facts,
                   store.canon, Environment.parse(env), accept=_in_domain(store, domain),
                   limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked

@@ -7,7 +7,7 @@ import json
 import math
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
@@ -23,6 +23,9 @@ from errorkb.records import decode_canon
 from errorkb.records.nodes import from_python
 
 ENGINES = ("auto", "hyperscan", "prefilter")
+# Words alone never make a known match below this share of the query (see rank.py: without a
+# regex hit the lexical part is 0.6 x share², codes add 0.075, the threshold is 0.5).
+USEFUL_COVER = 0.5
 
 
 class IndexStore:
@@ -127,34 +130,43 @@ class IndexStore:
             if domain is None or facts.domain == domain:
                 yield facts.id
 
-    def lexical(self, query_terms: Sequence[str], limit: int = 8) -> list[tuple[int, float]]:
-        """Canons sharing words with the query: (key, idf-weighted share of the query's words).
+    def lexical(self, query_terms: Sequence[str], limit: int = 8,
+                hits: Iterable[int] = ()) -> list[tuple[int, float]]:
+        """Canons sharing words with the query: (key, idf-weighted share of the query's
+        words), the best `limit` of them, and every canon in `hits` (the regex hits: their
+        share counts in their score however small).
 
-        Candidates come from the query's rarer words (a word in more than a tenth of the
-        canons names no error on its own); every query word counts in the share.
+        Candidates come from the query's rarer words, rarest first: a word in more than a
+        tenth of the canons names no error on its own, and once the words left could not
+        bring a canon not yet found to `USEFUL_COVER` of the query, words only add to the
+        canons already found. Below that share words alone never make a known match.
         """
         words = list(dict.fromkeys(query_terms))[:40]
         if not words:
             return []
         postings = self._postings
         scale = self._count + 1
-        idf = {w: math.log(1 + scale / (len(postings.get(w, ())) + 0.5)) for w in words}
-        total = sum(idf.values())
+        weighted = sorted(((math.log(1 + scale / (len(postings.get(w, ())) + 0.5)), w)
+                           for w in words), reverse=True)
+        total = reach = sum(weight for weight, _ in weighted)
+        floor = USEFUL_COVER * total
         common = max(3, self._count // 10)
         covered: dict[int, float] = {}
-        common_words = []
-        for word in words:
+        for weight, word in weighted:
             keys = postings.get(word, ())
-            if len(keys) > common:
-                common_words.append(word)
-                continue
-            weight = idf[word]
-            get = covered.get
-            for key in keys:
-                covered[key] = get(key, 0.0) + weight
-        for word in common_words:  # common words still count for the candidates found
-            weight = idf[word]
-            for key in covered.keys() & self._common_sets[word]:
-                covered[key] += weight
+            if reach < floor or len(keys) > common:
+                for key in covered.keys() & self._common_sets.get(word, keys):
+                    covered[key] += weight
+            else:
+                get = covered.get
+                for key in keys:
+                    covered[key] = get(key, 0.0) + weight
+            reach -= weight
         best = heapq.nlargest(limit, covered.items(), key=itemgetter(1))
+        shown = {key for key, _ in best}
+        for key in hits:
+            if key not in shown and key in self.facts:
+                canon_terms = self.facts[key].terms
+                shown.add(key)
+                best.append((key, sum(w for w, word in weighted if word in canon_terms)))
         return [(key, value / total) for key, value in best]

@@ -16,7 +16,6 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,6 +171,8 @@ def compile_shards(specs: Sequence[tuple[str, PatternSpec]], cached: dict[str, S
     todo = [item for item in planned if item.digest not in cached]
     compiled: dict[str, Shard] = {}
     if len(todo) > 1 and workers > 1:
+        from concurrent.futures import ProcessPoolExecutor  # builds only: lookups start faster
+
         with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
             for shard in pool.map(compile_shard, todo):
                 compiled[shard.digest] = shard

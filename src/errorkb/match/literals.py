@@ -142,21 +142,36 @@ def _best(parts: list[set[str]]) -> list[set[str]]:
     return [set(part) for part in ranked[:MAX_PARTS]]
 
 
+def _branches(op: Any, av: Any) -> Any | None:
+    """The branches of an alternation item (bare, or alone in a group), else None."""
+    if op is C.BRANCH:
+        return av[1]
+    if op is C.SUBPATTERN and len(av[-1]) == 1 and av[-1][0][0] is C.BRANCH:
+        return av[-1][0][1][1]
+    return None
+
+
 def _alternatives(items: Any) -> list[list[set[str]]]:
-    """A pattern that is one alternation (`(a.*b|c.*d)`, anchors aside) gives each branch's
-    sets apart: a candidate needs all the sets of one branch. Anything else gives one list."""
+    """Alternation spreads over a sequence: `F(SDP.*x|ully.*y)` is `FSDP.*x` or `Fully.*y`,
+    and a candidate needs all the sets of one of them. Anything else gives one list."""
     core = [(op, av) for op, av in items if op is not C.AT]
     if len(core) == 1 and core[0][0] is C.SUBPATTERN:
         return _alternatives(core[0][1][-1])
-    if len(core) == 1 and core[0][0] is C.BRANCH:
+    for position, (op, av) in enumerate(items):
+        branches = _branches(op, av)
+        if branches is None:
+            continue
         alternatives: list[list[set[str]]] = []
-        for branch in core[0][1][1]:
-            found = _alternatives(branch)
+        for branch in branches:
+            found = _alternatives([*items[:position], *branch, *items[position + 1:]])
             if not found:
                 return []  # a branch with no literal: nothing is required
             alternatives.extend(found)
+            if len(alternatives) > _MAX_ALTERNATIVES:
+                break
         if len(alternatives) <= _MAX_ALTERNATIVES:
             return alternatives
+        break
     parts = _best(_parts(items))
     return [parts] if parts else []
 
