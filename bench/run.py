@@ -32,9 +32,12 @@ from errorkb.service import KnowledgeBase
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
 NAIVE_BUDGET_SECONDS = 30.0
-# A regex escape (`\b`, `\d`, `\p{Han}`) or a run of three or more ASCII letters: the runs get a
-# variant suffix, in the regex and the signature alike, so `\bECONNRESET` and `AAPT2` change too.
-WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[:\w+:\]|(?<![A-Za-z])([A-Za-z]{3,})(?![A-Za-z])")
+# A regex escape (`\b`, `\d`, `\p{Han}`) or character class (both left alone), or a run of two
+# or more ASCII letters, or of three or more digits: the runs get a variant suffix, in the regex
+# and the signature alike, so words after escapes (`\bECONNRESET`), codes (`NU1101`, `AAPT2`)
+# and numbers (`911`) differ between variants too.
+WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]|(?<![A-Za-z])([A-Za-z]{2,})(?![A-Za-z])"
+                  r"|(?<![0-9{,])([0-9]{3,})(?![0-9}])")
 
 
 def source_records() -> list[dict[str, object]]:
@@ -49,7 +52,8 @@ def _error(record: dict[str, object]) -> dict[str, str]:
 
 
 def distinct_words(text: str, suffix: str) -> str:
-    return WORD.sub(lambda m: m.group(1) + suffix if m.group(1) else m.group(0), text)
+    return WORD.sub(lambda m: (m.group(1) or m.group(2)) + suffix
+                    if m.group(1) or m.group(2) else m.group(0), text)
 
 
 def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[dict[str, object]]:
