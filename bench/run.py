@@ -33,10 +33,10 @@ from errorkb.service import KnowledgeBase
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
 NAIVE_BUDGET_SECONDS = 30.0
 # A regex escape (`\b`, `\d`, `\p{Han}`) or character class (both left alone), or a run of two
-# or more ASCII letters, or of three or more digits: the runs get a variant suffix, in the regex
-# and the signature alike, so words after escapes (`\bECONNRESET`), codes (`NU1101`, `AAPT2`)
-# and numbers (`911`) differ between variants too.
-WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]|(?<![A-Za-z])([A-Za-z]{2,})(?![A-Za-z])"
+# or more letters (any script), or of three or more digits: the runs get a variant suffix, in the
+# regex and the signature alike, so words after escapes (`\bECONNRESET`), codes (`NU1101`,
+# `AAPT2`), numbers (`911`) and words in other scripts (`존댓말`) differ between variants too.
+WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]|(?<![^\W\d_])([^\W\d_]{2,})(?![^\W\d_])"
                   r"|(?<![0-9{,])([0-9]{3,})(?![0-9}])")
 
 
