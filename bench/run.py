@@ -18,6 +18,7 @@ import random
 import re
 import resource
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -32,11 +33,12 @@ from errorkb.service import KnowledgeBase
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
 NAIVE_BUDGET_SECONDS = 30.0
-# A regex escape (`\b`, `\d`, `\p{Han}`) or character class (both left alone), or a run of two
-# or more letters (any script), or of three or more digits: the runs get a variant suffix, in the
-# regex and the signature alike, so words after escapes (`\bECONNRESET`), codes (`NU1101`,
-# `AAPT2`), numbers (`911`) and words in other scripts (`존댓말`) differ between variants too.
-WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]|(?<![^\W\d_])([^\W\d_]{2,})(?![^\W\d_])"
+# A regex escape (`\b`, `\d`, `\p{Han}`) or character class (both left alone), or a run of three
+# or more letters (any script) or digits. Each variant respells the runs with letters and digits
+# of its own (a fixed permutation per variant), in the regex and the signature alike, so its
+# words, codes (`AAPT2`, `NU1101`) and numbers (`911`) are its own: a suffix would leave the
+# original word inside every variant's word.
+WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]|(?<![^\W\d_])([^\W\d_]{3,})(?![^\W\d_])"
                   r"|(?<![0-9{,])([0-9]{3,})(?![0-9}])")
 
 
@@ -51,22 +53,36 @@ def _error(record: dict[str, object]) -> dict[str, str]:
     return record.get("error", record)  # type: ignore[return-value]
 
 
-def distinct_words(text: str, suffix: str) -> str:
-    return WORD.sub(lambda m: (m.group(1) or m.group(2)) + suffix
-                    if m.group(1) or m.group(2) else m.group(0), text)
+def respelling(k: int) -> Callable[[str], str]:
+    """Variant k's spelling: ASCII letters and digits permuted, other letters shifted by k."""
+    rng = random.Random(k)
+    lower = "".join(rng.sample(string.ascii_lowercase, 26))
+    digits = "".join(rng.sample(string.digits, 10))
+    table = str.maketrans(string.ascii_lowercase + string.ascii_uppercase + string.digits,
+                          lower + lower.upper() + digits)
+
+    def respell(text: str) -> str:
+        def run(match: re.Match[str]) -> str:
+            found = match.group(1) or match.group(2)
+            if not found:
+                return match.group(0)
+            return "".join(c.translate(table) if c.isascii() else chr(ord(c) + k) for c in found)
+        return WORD.sub(run, text)
+    return respell
 
 
 def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[dict[str, object]]:
     out = []
+    respellings: dict[int, Callable[[str], str]] = {}
     for k in range(factor):
         for record in records:
             copy = json.loads(json.dumps(record))
             err = _error(copy)
             if k:
                 if kind == "distinct":
-                    suffix = "".join(chr(ord("a") + int(d)) for d in str(k))
-                    err["regex"] = distinct_words(err["regex"], suffix)
-                    err["signature"] = distinct_words(err["signature"], suffix)
+                    respell = respellings.setdefault(k, respelling(k))
+                    err["regex"] = respell(err["regex"])
+                    err["signature"] = respell(err["signature"])
                 else:
                     err["regex"] = f"{err['regex']}|variant {k} of {copy['id']}"
                 copy["id"] = f"{copy['id']}-v{k}"
