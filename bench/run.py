@@ -34,11 +34,12 @@ from errorkb.service import KnowledgeBase
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
 NAIVE_BUDGET_SECONDS = 30.0
 # A regex escape (`\b`, `\d`, `\p{Han}`) or character class (both left alone), or a run of three
-# or more letters (any script) or digits. Each variant respells the runs with letters and digits
-# of its own (a fixed permutation per variant), in the regex and the signature alike, so its
-# words, codes (`AAPT2`, `NU1101`) and numbers (`911`) are its own: a suffix would leave the
-# original word inside every variant's word.
-WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]|(?<![^\W\d_])([^\W\d_]{3,})(?![^\W\d_])"
+# or more letters or digits (two for letters beyond ASCII: `회식`). Each variant respells the
+# runs with letters and digits of its own (a fixed permutation per variant), in the regex and
+# the signature alike, so its words, codes (`AAPT2`, `NU1101`) and numbers (`911`) are its own:
+# a suffix would leave the original word inside every variant's word.
+WORD = re.compile(r"\\(?:p\{\w*\}|.)|\[\^?\]?(?:\\.|[^\]\\])*\]"
+                  r"|(?<![^\W\d_])([^\W\d_]{3,}|[^\W\d_A-Za-z]{2})(?![^\W\d_])"
                   r"|(?<![0-9{,])([0-9]{3,})(?![0-9}])")
 
 

@@ -26,6 +26,14 @@ ENGINES = ("auto", "hyperscan", "prefilter")
 # Words alone never make a known match below this share of the query (see rank.py: without a
 # regex hit the lexical part is 0.6 x share², codes add 0.075, the threshold is 0.5).
 USEFUL_COVER = 0.5
+# A word in more canons than this never brings candidates, only adds to those found: the
+# lexical pass costs no more with a big corpus than with 10,000 canons.
+MAX_POSTINGS = 1000
+
+
+def common_postings(canons: int) -> int:
+    """How many canons a word may be in and still bring candidates."""
+    return min(max(3, canons // 10), MAX_POSTINGS)
 
 
 class IndexStore:
@@ -76,8 +84,9 @@ class IndexStore:
             for term in facts.terms:
                 postings.setdefault(term, []).append(key)
         self._postings = {t: tuple(keys) for t, keys in postings.items()}
-        common = max(3, self._count // 10)
-        self._common_sets = {t: frozenset(keys) for t, keys in postings.items() if len(keys) > common}
+        self._common = common_postings(self._count)
+        self._common_sets = {t: frozenset(keys) for t, keys in postings.items()
+                             if len(keys) > self._common}
 
     def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
@@ -136,10 +145,11 @@ class IndexStore:
         words), the best `limit` of them, and every canon in `hits` (the regex hits: their
         share counts in their score however small).
 
-        Candidates come from the query's rarer words, rarest first: a word in more than a
-        tenth of the canons names no error on its own, and once the words left could not
-        bring a canon not yet found to `USEFUL_COVER` of the query, words only add to the
-        canons already found. Below that share words alone never make a known match.
+        Candidates come from the query's rarer words, rarest first. A word in more than a
+        tenth of the canons (or in more than `MAX_POSTINGS`) names no error on its own; and
+        once the words left could not bring a canon not yet found to `USEFUL_COVER` of the
+        query, words only add to the canons already found (below that share words alone
+        never make a known match).
         """
         words = list(dict.fromkeys(query_terms))[:40]
         if not words:
@@ -150,7 +160,7 @@ class IndexStore:
                            for w in words), reverse=True)
         total = reach = sum(weight for weight, _ in weighted)
         floor = USEFUL_COVER * total
-        common = max(3, self._count // 10)
+        common = self._common
         covered: dict[int, float] = {}
         for weight, word in weighted:
             keys = postings.get(word, ())
