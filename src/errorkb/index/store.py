@@ -27,8 +27,8 @@ ENGINES = ("auto", "hyperscan", "prefilter")
 # regex hit the lexical part is 0.6 x share², codes add 0.075, the threshold is 0.5).
 USEFUL_COVER = 0.5
 # A word in more canons than this never brings candidates, only adds to those found: the
-# lexical pass costs no more with a big corpus than with 10,000 canons.
-MAX_POSTINGS = 1000
+# lexical pass costs no more with a big corpus than with 2,500 canons.
+MAX_POSTINGS = 250
 
 
 def common_postings(canons: int) -> int:
