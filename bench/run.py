@@ -74,14 +74,13 @@ def respelling(k: int) -> Callable[[str], str]:
 
 def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[dict[str, object]]:
     out = []
-    respellings: dict[int, Callable[[str], str]] = {}
     for k in range(factor):
+        respell = respelling(k)
         for record in records:
             copy = json.loads(json.dumps(record))
             err = _error(copy)
             if k:
                 if kind == "distinct":
-                    respell = respellings.setdefault(k, respelling(k))
                     err["regex"] = respell(err["regex"])
                     err["signature"] = respell(err["signature"])
                 else:

@@ -235,3 +235,17 @@ def test_editing_one_canon_recompiles_only_its_shard(monkeypatch: pytest.MonkeyP
     assert len(compiled) == 1
     assert sum(shard.digest not in cache for shard, _ in second) == 1
     assert sorted(k for _, loaded in second for k in loaded.keys) == list(range(1, 9))
+
+
+def test_patterns_whose_literals_the_database_lacks_are_always_verified() -> None:
+    """An index whose literal database lacks a pattern's literals (refused, or from another
+    build) still finds that pattern: it is verified for every input rather than for none."""
+    if not hyperscan_engine.available():
+        pytest.skip("Hyperscan has no wheel for this platform")
+    pattern = r"(lifecycle.*policy.*error|ILM.*failed)"
+    literals = tuple(tuple(tuple(sorted(strings)) for strings in alternative)
+                     for alternative in required_literals(pattern))
+    engine = hyperscan_engine.HyperscanEngine([PatternSpec(1, pattern, False, literals)], [])
+    assert engine.candidates("nothing here") == {1}
+    assert [hit.key for hit in engine.search("ILM step failed")] == [1]
+    assert engine.search("nothing here") == []

@@ -83,6 +83,11 @@ class LiteralTable:
         self._direct = [tuple(sorted(direct.get(lit, ()))) for lit in self.literals]
         self._gated = [tuple(gated.get(lit, ())) for lit in self.literals]
 
+    def waiting_on(self, numbers: Iterable[int]) -> set[int]:
+        """The patterns that look for any of these literals (by number)."""
+        return {key for n in numbers for key in
+                (*self._direct[n], *(key for key, _ in self._gated[n]))}
+
     def candidates(self, found: Iterable[int], lowered: str) -> set[int]:
         """The patterns that literals number `found` (they may repeat) make candidates in
         `lowered`, the lower-cased input. Patterns with no literal (`always`) are left to the

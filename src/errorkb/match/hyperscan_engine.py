@@ -221,9 +221,8 @@ class HyperscanEngine:
                                         shard.keys))
         # A literal the database lacks (refused, or an index of another build) makes its
         # patterns candidates for every input rather than for none.
-        missing = set(self._table.literals) - found_literals
-        always.update(spec.key for spec in specs
-                      if any(literal in missing for first, *_ in spec.literals for literal in first))
+        always.update(self._table.waiting_on(
+            n for n, literal in enumerate(self._table.literals) if literal not in found_literals))
         self._always = tuple(sorted(always))
         self._local = threading.local()  # Hyperscan scratch space is per thread
 

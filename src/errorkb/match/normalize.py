@@ -68,7 +68,7 @@ _DIGIT = re.compile(r"\d")
 def _worth_running(lowered: str, guards: tuple[str, ...], needs_digit: bool, has_digit: bool) -> bool:
     if needs_digit and not has_digit:
         return False
-    for guard in guards:  # a plain loop: this runs a score of times per input  # noqa: SIM110
+    for guard in guards:  # noqa: SIM110 (a plain loop: this runs a score of times per input)
         if guard in lowered:
             return True
     return False
