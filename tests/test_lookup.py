@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine
-from errorkb.match.literals import literal_weight, required_literals
+from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.model import Confusion, TransitionGraph
 from errorkb.service import KnowledgeBase
 from tests.factories import make_canon, write_canon
@@ -175,14 +175,43 @@ def test_engines_find_every_hit_of_running_every_pattern(tmp_path: Path) -> None
 
 def test_literal_prefilter_needs_every_set_of_one_alternative() -> None:
     pattern = r"(lifecycle.*policy.*error|ILM.*failed)"
-    literals = tuple(tuple(tuple(sorted(strings)) for strings in alternative)
-                     for alternative in required_literals(pattern))
-    assert literals == ((("lifecycle",), ("policy",), ("error",)), (("failed",), ("ilm",)))
+    required = required_literals(pattern)
+    samples = ["step failed", "job failed with error", "ILM rollover failed", "policy error"]
+    frequency = input_frequencies({s for alt in required for strings in alt for s in strings}, samples)
+    literals = tuple(tuple(tuple(strings) for strings in gate_first(alternative, frequency))
+                     for alternative in required)
+    # Each alternative's sets, the one the samples hold least first.
+    assert literals == ((("lifecycle",), ("policy",), ("error",)), (("ilm",), ("failed",)))
     engine = PrefilterEngine([PatternSpec(1, pattern, False, literals)])
     assert engine.candidates("ILM rollover FAILED") == {1}
     assert engine.candidates("lifecycle policy ok") == set()
     assert engine.candidates("step failed") == set()
-    assert engine.trigger_literals() == ["failed", "lifecycle"]  # three letters hide in words
+    assert engine.candidates("film failed") == {1}  # a candidate only: RE2 verifies it
+    assert engine.trigger_literals() == ["ilm", "lifecycle"]  # "failed" is only checked
+
+
+def test_a_higher_least_share_still_finds_every_canon_reaching_it(tmp_path: Path) -> None:
+    """With regex hits the lexical pass stops bringing candidates sooner; every canon whose
+    share reaches the higher floor is still found, with the same share."""
+    from errorkb.faces.config import bundled_corpus_dir
+    from errorkb.index.store import NEAREST_SHARE
+    from errorkb.match import normalize
+    from errorkb.match.rank import KNOWN_LEXICAL_SHARE
+
+    kb = open_kb(tmp_path, bundled_corpus_dir())
+    store = kb.store
+    texts = [store.canon(key).examples[0] for key in sorted(store.facts)[:200]
+             if store.canon(key).examples]
+    reached = 0
+    for text in texts:
+        words = normalize(text).terms
+        nearest = dict(store.lexical(words, limit=10_000, least_share=NEAREST_SHARE))
+        known = dict(store.lexical(words, limit=10_000, least_share=KNOWN_LEXICAL_SHARE))
+        expected = {key: share for key, share in nearest.items() if share >= KNOWN_LEXICAL_SHARE}
+        reached += len(expected)
+        assert {key: known.get(key) for key in expected} == pytest.approx(expected), text
+        assert len(known) <= len(nearest)
+    assert reached > 50  # the comparison saw many canons
 
 
 def test_an_unreadable_or_old_index_is_rebuilt(tmp_path: Path, corpus: Path) -> None:

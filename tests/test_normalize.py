@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from errorkb.match.normalize import extract_codes, mask, normalize, strip_ansi, strip_prefix
+from errorkb.match.normalize import MAX_WORD, extract_codes, mask, normalize, strip_ansi, strip_prefix, terms
 
 PY_CHAINED = """Traceback (most recent call last):
   File "/srv/app/client.py", line 12, in fetch
@@ -116,6 +116,22 @@ def test_masking_hides_volatile_tokens_only() -> None:
     assert "10.0.0.7" not in masked and "/var/run" not in masked and "30" not in masked
     assert "example.org" not in masked and "3f2a9c1e" not in masked
     assert "connect" in masked and "tries" in masked
+
+
+def test_words_are_lower_cased_without_leading_digits_one_letter_words_or_stopwords() -> None:
+    text = "Timed out after 5s: 512MB used by __init__ (x_1) in the 2nd pass, 端口被占用abc " + "Ab" * 40
+    assert terms(text) == ("timed", "out", "after", "mb", "used", "__init__", "x_1", "nd", "pass",
+                           "端口被占用", "abc", "ab" * (MAX_WORD // 2))
+    # Beyond ASCII the same words come from the slower path; other letters separate words.
+    assert terms("Ünïcode café ERROR ERROR") == ("code", "caf", "error")
+
+
+def test_paths_and_addresses_need_their_separators() -> None:
+    assert mask("either/or") == "either/or"  # one separator: no path
+    assert mask("in /srv/app") == "in  <path> "
+    assert mask("v1.2 to 10.0.0.1") == "v1. <num>  to  <ip> "  # three dots make an address
+    assert mask("at 12:30:45") == "at  <num> : <num> : <num> "  # an IPv6 address has three colons
+    assert mask("at fe80:0:0:1:2") == "at  <ip> "
 
 
 def test_an_error_line_beside_an_exception_is_decisive_too() -> None:

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, BinaryIO
 from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
+from errorkb.index.store import NEAREST_SHARE
 from errorkb.match import Environment, Match, Normalized, normalize, rank
+from errorkb.match.rank import KNOWN_LEXICAL_SHARE
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 
@@ -307,9 +309,13 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     nearest three), ranked: the one matching path of lookups and scans."""
     norm = normalize(text)
     hits = store.engine.search(norm.text)
-    ranked = rank(norm, hits, store.lexical(norm.terms, hits=[h.key for h in hits]), store.facts,
-                  store.canon, Environment.parse(env), accept=_in_domain(store, domain),
-                  limit=max(max(1, min(limit, MAX_LIMIT)), 3))
+    accept = _in_domain(store, domain)
+    # With regex hits, a canon found by words alone matters only as a known match beside them.
+    answered = any(accept is None or accept(h.key) for h in hits)
+    lexical = store.lexical(norm.terms, hits=[h.key for h in hits],
+                            least_share=KNOWN_LEXICAL_SHARE if answered else NEAREST_SHARE)
+    ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
+                  accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from errorkb.match import hyperscan_engine
 from errorkb.match.engine import PatternSpec
 from errorkb.match.hyperscan_engine import Shard
-from errorkb.match.literals import literal_weight, required_literals
+from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, to_data
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -176,9 +176,13 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
         db.executescript(SCHEMA)
         rows = []
         specs = []
+        required = [required_literals(canon.regex) for canon, _ in canons]
+        frequency = input_frequencies(
+            {s for alternatives in required for alternative in alternatives
+             for strings in alternative for s in strings},
+            (text for canon, _ in canons for text in (canon.signature, *canon.examples)))
         for key, (canon, source) in enumerate(canons, start=1):
-            literals = [[sorted(strings) for strings in alternative]
-                        for alternative in required_literals(canon.regex)]
+            literals = [gate_first(alternative, frequency) for alternative in required[key - 1]]
             specs.append((canon.id, PatternSpec(key, canon.regex, canon.case_sensitive,
                                                 literal_tuples(literals))))
             canon_term_list = canon_terms(canon)

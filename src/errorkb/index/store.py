@@ -23,9 +23,9 @@ from errorkb.records import decode_canon
 from errorkb.records.nodes import from_python
 
 ENGINES = ("auto", "hyperscan", "prefilter")
-# Words alone never make a known match below this share of the query (see rank.py: without a
-# regex hit the lexical part is 0.6 x share², codes add 0.075, the threshold is 0.5).
-USEFUL_COVER = 0.5
+# The share of the query a canon found by words alone must reach to be a candidate at all:
+# half (a nearest candidate), or what a known match needs when regex hits are the answer.
+NEAREST_SHARE = 0.5
 # A word in more canons than this never brings candidates, only adds to those found: the
 # lexical pass costs no more with a big corpus than with 2,500 canons.
 MAX_POSTINGS = 250
@@ -85,8 +85,6 @@ class IndexStore:
                 postings.setdefault(term, []).append(key)
         self._postings = {t: tuple(keys) for t, keys in postings.items()}
         self._common = common_postings(self._count)
-        self._common_sets = {t: frozenset(keys) for t, keys in postings.items()
-                             if len(keys) > self._common}
 
     def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
@@ -139,17 +137,18 @@ class IndexStore:
             if domain is None or facts.domain == domain:
                 yield facts.id
 
-    def lexical(self, query_terms: Sequence[str], limit: int = 8,
-                hits: Iterable[int] = ()) -> list[tuple[int, float]]:
+    def lexical(self, query_terms: Sequence[str], limit: int = 8, hits: Iterable[int] = (),
+                least_share: float = NEAREST_SHARE) -> list[tuple[int, float]]:
         """Canons sharing words with the query: (key, idf-weighted share of the query's
         words), the best `limit` of them, and every canon in `hits` (the regex hits: their
         share counts in their score however small).
 
         Candidates come from the query's rarer words, rarest first. A word in more than a
         tenth of the canons (or in more than `MAX_POSTINGS`) names no error on its own; and
-        once the words left could not bring a canon not yet found to `USEFUL_COVER` of the
-        query, words only add to the canons already found (below that share words alone
-        never make a known match).
+        once the words left could not bring a canon not yet found to `least_share` of the
+        query, words only add to the canons already found. Below half a share words alone
+        never make a known match (see rank.py), nor below `KNOWN_LEXICAL_SHARE` a match that
+        counts beside regex hits.
         """
         words = list(dict.fromkeys(query_terms))[:40]
         if not words:
@@ -159,14 +158,21 @@ class IndexStore:
         weighted = sorted(((math.log(1 + scale / (len(postings.get(w, ())) + 0.5)), w)
                            for w in words), reverse=True)
         total = reach = sum(weight for weight, _ in weighted)
-        floor = USEFUL_COVER * total
+        floor = least_share * total
         common = self._common
+        facts = self.facts
         covered: dict[int, float] = {}
         for weight, word in weighted:
             keys = postings.get(word, ())
-            if reach < floor or len(keys) > common:
-                for key in covered.keys() & self._common_sets.get(word, keys):
-                    covered[key] += weight
+            if reach < floor or len(keys) > common:  # only adds: walk the shorter side
+                if len(keys) <= len(covered):
+                    for key in keys:
+                        if key in covered:
+                            covered[key] += weight
+                else:
+                    for key in covered:
+                        if word in facts[key].terms:
+                            covered[key] += weight
             else:
                 get = covered.get
                 for key in keys:
@@ -175,8 +181,8 @@ class IndexStore:
         best = heapq.nlargest(limit, covered.items(), key=itemgetter(1))
         shown = {key for key, _ in best}
         for key in hits:
-            if key not in shown and key in self.facts:
-                canon_terms = self.facts[key].terms
+            if key not in shown and key in facts:
+                canon_terms = facts[key].terms
                 shown.add(key)
                 best.append((key, sum(w for w, word in weighted if word in canon_terms)))
         return [(key, value / total) for key, value in best]

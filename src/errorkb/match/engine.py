@@ -46,33 +46,20 @@ class LiteralTable:
     """Which patterns the literals found in an input make candidates.
 
     A pattern is a candidate when the input holds a literal of every set of one of its
-    alternatives. Engines look only for the literals of one set of each alternative (the
-    rarest in the corpus): `literals`, numbered in sorted order so every engine numbers them
-    alike. The other sets of an alternative so found are then checked in the lower-cased
-    input directly.
+    alternatives. Engines look only for the literals of the first set of each alternative
+    (the index puts first the set least likely in an input, see `literals.gate_first`):
+    `literals`, numbered in sorted order so every engine numbers them alike. The other sets
+    of an alternative so found are then checked in the lower-cased input directly.
     """
 
     def __init__(self, specs: Iterable[PatternSpec]) -> None:
-        specs = list(specs)
-        uses: dict[str, int] = {}  # literal -> alternatives of the corpus holding it
-        for spec in specs:
-            for alternative in spec.literals:
-                for literal in {s for strings in alternative for s in strings}:
-                    uses[literal] = uses.get(literal, 0) + 1
-
-        def rarity(strings: tuple[str, ...]) -> tuple[int, int]:
-            # The set looked for: rare in the corpus (so it seldom fires), and long enough
-            # to be rare in inputs too (a three-letter literal hides in many words).
-            return (min(len(s) for s in strings) < 5, sum(uses[s] for s in strings))
-
         direct: dict[str, set[int]] = {}  # literal -> keys it alone makes candidates
         gated: dict[str, list[tuple[int, Alternative]]] = {}  # literal -> (key, other sets)
         self.always: list[int] = []  # keys with no known literal
         for spec in specs:
             if not spec.literals:
                 self.always.append(spec.key)
-            for alternative in spec.literals:
-                first, *rest = sorted(alternative, key=rarity)
+            for first, *rest in spec.literals:
                 for literal in first:
                     if rest:
                         gated.setdefault(literal, []).append((spec.key, tuple(rest)))

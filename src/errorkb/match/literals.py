@@ -17,8 +17,12 @@ import re
 import re._constants as C  # type: ignore[import-not-found]
 import re._parser as P  # type: ignore[import-not-found]
 import warnings
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
+
+import ahocorasick
 
 MIN_LITERAL = 3  # weighted characters (see `_score`) the shortest alternative must have
 MAX_PARTS = 3
@@ -209,3 +213,27 @@ def literal_weight(pattern: str) -> int:
     """Literal characters every match must contain (0 when the pattern cannot be analysed)."""
     parsed = _parse(pattern)
     return _weight(parsed) if parsed is not None else 0
+
+
+def input_frequencies(literals: AbstractSet[str], samples: Iterable[str]) -> dict[str, float]:
+    """How often an input may hold each literal: the share of these sample error texts (the
+    corpus's own signatures and examples) that hold it, lower-cased; smoothed, never 0."""
+    automaton = ahocorasick.Automaton()
+    for literal in literals:
+        automaton.add_word(literal, literal)
+    counts: Counter[str] = Counter()
+    total = 0
+    if literals:
+        automaton.make_automaton()
+        for sample in samples:
+            total += 1
+            counts.update({literal for _, literal in automaton.iter(sample.lower())})
+    return {literal: (counts[literal] + 1) / (total + 2) for literal in literals}
+
+
+def gate_first(alternative: Iterable[AbstractSet[str]], frequency: Mapping[str, float]
+               ) -> list[list[str]]:
+    """The alternative's sets (sorted), the one least likely in an input first: the engines
+    look for the first set, and check the others only when it is found (engine.LiteralTable)."""
+    sets = [sorted(strings) for strings in alternative]
+    return sorted(sets, key=lambda strings: (sum(frequency[s] for s in strings), strings))

@@ -5,7 +5,7 @@ form for the lexical pass. Pure functions; regexes still run on the original tex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MAX_INPUT_CHARS = 1_000_000
 
@@ -17,12 +17,11 @@ TIMESTAMP_PREFIX = re.compile(
     r"|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?: [\w.-]{1,64} [\w./-]{1,64}(?:\[\d{1,10}\])?:)?"
     r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?|[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{1,9})\]?[ \t]{0,8})")
 
-_EXCEPTION_LINE = re.compile(
-    r"^(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Exit|Interrupt|Warning|Fault)"
-    r"(?:\s?\[[\w-]{1,40}\])?(?::|$)")
-_JAVA_CAUSED_BY = re.compile(r"^Caused by: ")
-_GO_PANIC = re.compile(r"^(?:panic: |fatal error: )")
-_RUST_ERROR = re.compile(r"^error(?:\[E\d{4}\])?: ")
+# How a line opens, in one match: a Java `Caused by:`, a Go panic or Rust error, or an exception.
+_OPENING = re.compile(
+    r"(?P<caused>Caused by: )|(?P<panic>panic: |fatal error: |error(?:\[E\d{4}\])?: )"
+    r"|(?P<exception>(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
+    r"(?:Error|Exception|Exit|Interrupt|Warning|Fault)(?:\s?\[[\w-]{1,40}\])?(?::|$))")
 _FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|-->)")
 _LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
                     r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
@@ -51,30 +50,28 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     ("pg", re.compile(r"\bP(\d{4})\b(?=:| )"), _ANY, True),
 ]
 
-_MASKS: list[tuple[re.Pattern[str], str, tuple[str, ...], bool]] = [
-    (re.compile(r"https?://\S{1,2000}"), " <url> ", ("://",), False),
+# (pattern, placeholder, guard strings, how many of them a match holds at least, needs a digit)
+_MASKS: list[tuple[re.Pattern[str], str, tuple[str, ...], int, bool]] = [
+    (re.compile(r"https?://\S{1,2000}"), " <url> ", ("://",), 1, False),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <uuid> ",
-     ("-",), True),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), " <ip> ", (".",), True),
-    (re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I), " <ip> ", (":",), False),
-    (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"), " <path> ", ("/", "\\"), False),
+     ("-",), 4, True),
+    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), " <ip> ", (".",), 3, True),
+    (re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I), " <ip> ", (":",), 3, False),
+    (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"), " <path> ", ("/", "\\"), 2,
+     False),
     # Hex ids hold a digit (twelve letters a-f alone are no id anyone prints).
-    (re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I), " <hex> ", _ANY, True),
-    (re.compile(r"\b\d+(?:\.\d+)*\b"), " <num> ", _ANY, True),
+    (re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I), " <hex> ", _ANY, 1, True),
+    (re.compile(r"\b\d+(?:\.\d+)*\b"), " <num> ", _ANY, 1, True),
 ]
 _DIGIT = re.compile(r"\d")
 
 
-def _worth_running(lowered: str, guards: tuple[str, ...], needs_digit: bool, has_digit: bool) -> bool:
-    if needs_digit and not has_digit:
-        return False
-    for guard in guards:  # noqa: SIM110 (a plain loop: this runs a score of times per input)
-        if guard in lowered:
-            return True
-    return False
-
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{1,60}|[\u3400-\u9fff]{1,40}")
+# Words: runs of ASCII letters, digits and `_` (lower-cased, leading digits dropped, of 2 to
+# MAX_WORD characters), and runs of CJK characters. ASCII text is cut by one byte translation.
+MAX_WORD = 60
+_WORD = re.compile(r"[a-z0-9_]{2,}|[\u3400-\u9fff]{1,40}")  # over lower-cased text
+_ASCII_WORD_BYTES = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == ord("_")) else ord(" ")
+                          for c in range(256)).lower()
 STOPWORDS = frozenset({
     "the", "a", "an", "of", "to", "in", "on", "at", "for", "by", "is", "was", "be", "are",
     "and", "or", "not", "no", "with", "from", "this", "that", "it", "as", "into", "your", "you",
@@ -83,16 +80,16 @@ STOPWORDS = frozenset({
     "while", "what", "where", "who", "how", "all", "any", "some", "num", "path", "url", "hex",
     "ip", "uuid", "line", "file", "most", "recent", "call", "last", "traceback",
 })
+_NOT_TERMS = STOPWORDS | set("abcdefghijklmnopqrstuvwxyz_") | {""}  # and one-letter words
 
 
-@dataclass(frozen=True)
-class Normalized:
+class Normalized(NamedTuple):
     """What the matcher needs from one input."""
 
     text: str
     decisive: tuple[tuple[int, int, float], ...]  # (start offset, end offset, weight) of lines
     codes: frozenset[str]
-    terms: tuple[str, ...] = field(default=())
+    terms: tuple[str, ...] = ()
 
     def line_weight(self, start: int, end: int) -> float:
         """Weight of the decisive line a hit falls on, or 0 if it falls on none."""
@@ -119,11 +116,18 @@ _NOT_CODE_NAMES = frozenset({
 })
 
 
-def extract_codes(text: str) -> frozenset[str]:
+def extract_codes(text: str, lowered: str | None = None) -> frozenset[str]:
+    """Error codes named in the text (`lowered`: the text lower-cased, when the caller has it)."""
     found: set[str] = set()
-    lowered, has_digit = text.lower(), _DIGIT.search(text) is not None
+    lowered = text.lower() if lowered is None else lowered
+    has_digit = _DIGIT.search(text) is not None
     for kind, pattern, guards, needs_digit in _CODE_PATTERNS:
-        if not _worth_running(lowered, guards, needs_digit, has_digit):
+        if needs_digit and not has_digit:
+            continue
+        for guard in guards:  # plain loops: they run a score of times per input
+            if guard in lowered:
+                break
+        else:
             continue
         for match in pattern.finditer(text):
             value = next((g for g in match.groups() if g), None)
@@ -132,46 +136,61 @@ def extract_codes(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def mask(text: str, pad: bool = True) -> str:
+def mask(text: str, pad: bool = True, lowered: str | None = None) -> str:
     """Volatile tokens replaced by placeholders (`<num>`, `<path>`, ...); `pad` puts spaces
-    around them (for word splitting), without it the text keeps its shape (for regexes)."""
-    # Guards are checked once, on the input: placeholders add no guard string and no digit,
+    around them (for word splitting), without it the text keeps its shape (for regexes).
+    `lowered`: the text lower-cased, or a text holding it lower-cased (only its guard strings
+    are looked for)."""
+    # Guards are counted once, on the input: placeholders add no guard string and no digit,
     # so a pattern skipped here would have found nothing later either.
-    lowered, has_digit = text.lower(), _DIGIT.search(text) is not None
-    for pattern, replacement, guards, needs_digit in _MASKS:
-        if _worth_running(lowered, guards, needs_digit, has_digit):
+    lowered = text.lower() if lowered is None else lowered
+    has_digit = _DIGIT.search(text) is not None
+    for pattern, replacement, guards, at_least, needs_digit in _MASKS:
+        if needs_digit and not has_digit:
+            continue
+        found = 0
+        for guard in guards:
+            found += lowered.count(guard)
+        if found >= at_least:
             text = pattern.sub(replacement if pad else replacement.strip(), text)
     return text
 
 
-def terms(text: str) -> tuple[str, ...]:
-    """Distinct lowercase words of the masked text, in order, stopwords dropped."""
-    seen: dict[str, None] = {}
-    for word in _WORD.findall(mask(text)):
-        lowered = word.lower()
-        if lowered not in STOPWORDS and not lowered.isdigit():
-            seen.setdefault(lowered, None)
-    return tuple(seen)
+def terms(text: str, lowered: str | None = None) -> tuple[str, ...]:
+    """Distinct lowercase words of the masked text, in order, stopwords dropped (`lowered` as
+    for `mask`)."""
+    masked = mask(text, lowered=lowered).lower()
+    words = (masked.encode().translate(_ASCII_WORD_BYTES).decode().split() if masked.isascii()
+             else _WORD.findall(masked))
+    # Leading digits are a number's (5s, 512mb, 2nd): the word is what follows them.
+    words = [word if word[0] > "9" else word.lstrip("0123456789") for word in words]
+    return tuple(dict.fromkeys([word[:MAX_WORD] for word in words if word not in _NOT_TERMS]))
 
 
-def _decisive_lines(lines: list[str]) -> list[tuple[int, float]]:
-    """(line number, weight) of the lines that say what went wrong."""
-    stripped = [strip_prefix(line) for line in lines]
+def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, float]]:
+    """(line number, weight) of the lines that say what went wrong (`stripped`: the lines
+    without their timestamp prefixes)."""
     picked: dict[int, float] = {}
 
     def pick(i: int, weight: float) -> None:
         picked[i] = max(picked.get(i, 0.0), weight)
 
-    caused_by = [i for i, s in enumerate(stripped) if _JAVA_CAUSED_BY.match(s)]
+    caused_by: list[int] = []
+    exception_lines: list[int] = []
+    for i, s in enumerate(stripped):
+        opening = _OPENING.match(s)
+        if opening is None:
+            continue
+        if opening.lastgroup == "caused":
+            caused_by.append(i)
+        elif opening.lastgroup == "panic":
+            pick(i, 1.0)
+        elif not _FRAME.match(lines[i]):
+            exception_lines.append(i)
     if caused_by:
         pick(caused_by[-1], 1.0)
         for i in caused_by[:-1]:
             pick(i, 0.7)
-    for i, s in enumerate(stripped):
-        if _GO_PANIC.match(s) or _RUST_ERROR.match(s):
-            pick(i, 1.0)
-    exception_lines = [i for i, s in enumerate(stripped)
-                       if _EXCEPTION_LINE.match(s) and not _FRAME.match(lines[i])]
     if exception_lines:
         pick(exception_lines[-1], 1.0)
         for i in exception_lines[:-1]:
@@ -191,14 +210,17 @@ def _decisive_lines(lines: list[str]) -> list[tuple[int, float]]:
 def normalize(text: str) -> Normalized:
     """Decisive lines, error codes and lexical terms of an input (ANSI codes removed)."""
     text = strip_ansi(text[:MAX_INPUT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    lowered = text.lower()
     lines = text.split("\n")
+    stripped = [strip_prefix(line) for line in lines]
     offsets = []
     position = 0
     for line in lines:
         offsets.append((position, position + len(line)))
         position += len(line) + 1
-    chosen = _decisive_lines(lines)
-    decisive = tuple((offsets[i][0], offsets[i][1], w) for i, w in chosen)
-    decisive_text = "\n".join(strip_prefix(lines[i]) for i, _ in chosen)
-    return Normalized(text=text, decisive=decisive, codes=extract_codes(text),
-                      terms=terms(decisive_text) or terms(text))
+    chosen = _decisive_lines(lines, stripped)
+    decisive = tuple([(offsets[i][0], offsets[i][1], w) for i, w in chosen])
+    decisive_text = "\n".join([stripped[i] for i, _ in chosen])
+    # The whole input lower-cased holds every guard string of the decisive text.
+    return Normalized(text, decisive, extract_codes(text, lowered),
+                      terms(decisive_text, lowered) or terms(text, lowered))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from errorkb.match.engine import RegexHit
 from errorkb.match.normalize import Normalized
@@ -36,6 +36,9 @@ ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
 LEXICAL_WITH_REGEX = 0.1
 MIN_LEXICAL_TERMS = 5
+# The least share of the query's words a canon needs to be a known match on words alone:
+# 0.6 x share² with codes agreeing (0.075) and the environment fitting twice reaches 0.5.
+KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ONLY) ** 0.5
 
 PART_NAMES = ("regex", "decisive", "lexical", "codes", "environment")
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg"})
@@ -81,14 +84,31 @@ class CandidateFacts:
 
 @dataclass(slots=True)
 class Match:
+    """One ranked candidate; `parts` name what its score is made of (they add up to it)."""
+
     key: int
     canon_id: str
     score: float
-    parts: dict[str, float] = field(default_factory=dict)
-    captures: list[str] = field(default_factory=list)
-    named: dict[str, str] = field(default_factory=dict)
-    matched_text: str = ""
+    part_values: tuple[float, ...]  # in PART_NAMES order (environment only when given)
+    hit: RegexHit | None  # the regex hit it was ranked on (on the best decisive line)
+    text: str  # the normalised input the hit's offsets point into
     known: bool = True
+
+    @property
+    def parts(self) -> dict[str, float]:
+        return {name: value for name, value in zip(PART_NAMES, self.part_values, strict=False) if value}
+
+    @property
+    def captures(self) -> list[str]:
+        return list(self.hit.groups) if self.hit else []
+
+    @property
+    def named(self) -> dict[str, str]:
+        return dict(self.hit.named) if self.hit else {}
+
+    @property
+    def matched_text(self) -> str:
+        return self.text[self.hit.start:self.hit.end][:300] if self.hit else ""
 
 
 def _code_part(input_codes: frozenset[str], canon_codes: frozenset[str]) -> float:
@@ -133,7 +153,7 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
     enough = min(1.0, len(norm.terms) / MIN_LEXICAL_TERMS)
     with_env = bool(env.products or env.os)
     codes = norm.codes
-    # (score, canon id, key, parts as PART_NAMES values): parts become a dict for the shown only
+    # (-score, canon id, key, parts as PART_NAMES values): sorted as they are, best first
     scored: list[tuple[float, str, int, tuple[float, ...]]] = []
     for key in best_hit.keys() | lexical_scores.keys():
         fact = facts.get(key)
@@ -149,15 +169,8 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
             parts = (0.0, 0.0, LEXICAL_ONLY * coverage ** 2 * enough, code / 2)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
-        scored.append((max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
-    scored.sort(key=lambda item: (-item[0], item[1]))
-    matches = []
-    for score, canon_id, key, parts in scored[:limit]:
-        named = {name: value for name, value in zip(PART_NAMES, parts, strict=False) if value}
-        if key in best_hit:  # every field given: no default factories run
-            hit = best_hit[key][1]
-            matches.append(Match(key, canon_id, score, named, list(hit.groups), dict(hit.named),
-                                 norm.text[hit.start:hit.end][:300], score >= THRESHOLD))
-        else:
-            matches.append(Match(key, canon_id, score, named, [], {}, "", score >= THRESHOLD))
-    return matches
+        scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
+    scored.sort()
+    return [Match(key, canon_id, -negated, parts, best_hit[key][1] if key in best_hit else None,
+                  norm.text, -negated >= THRESHOLD)
+            for negated, canon_id, key, parts in scored[:limit]]
