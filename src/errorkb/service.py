@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, BinaryIO
 from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
-from errorkb.index.store import NEAREST_SHARE
 from errorkb.match import Environment, Match, Normalized, normalize, rank
 from errorkb.match.rank import KNOWN_LEXICAL_SHARE
 from errorkb.model import Canon
@@ -313,7 +312,7 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     # With regex hits, a canon found by words alone matters only as a known match beside them.
     answered = any(accept is None or accept(h.key) for h in hits)
     lexical = store.lexical(norm.terms, hits=[h.key for h in hits],
-                            least_share=KNOWN_LEXICAL_SHARE if answered else NEAREST_SHARE)
+                            least_share=KNOWN_LEXICAL_SHARE if answered else None)
     ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
                   accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked

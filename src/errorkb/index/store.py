@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 import sqlite3
@@ -85,6 +84,10 @@ class IndexStore:
                 postings.setdefault(term, []).append(key)
         self._postings = {t: tuple(keys) for t, keys in postings.items()}
         self._common = common_postings(self._count)
+        # Inverse document frequency of each word (and of a word no canon holds).
+        scale = self._count + 1
+        self._word_weight = {t: math.log(1 + scale / (len(keys) + 0.5)) for t, keys in postings.items()}
+        self._unknown_weight = math.log(1 + scale / 0.5)
 
     def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
@@ -138,48 +141,53 @@ class IndexStore:
                 yield facts.id
 
     def lexical(self, query_terms: Sequence[str], limit: int = 8, hits: Iterable[int] = (),
-                least_share: float = NEAREST_SHARE) -> list[tuple[int, float]]:
+                least_share: float | None = None) -> list[tuple[int, float]]:
         """Canons sharing words with the query: (key, idf-weighted share of the query's
         words), the best `limit` of them, and every canon in `hits` (the regex hits: their
-        share counts in their score however small).
+        share counts in their score however small). With `least_share`, only canons reaching
+        that share (and the hits).
 
         Candidates come from the query's rarer words, rarest first. A word in more than a
         tenth of the canons (or in more than `MAX_POSTINGS`) names no error on its own; and
         once the words left could not bring a canon not yet found to `least_share` of the
-        query, words only add to the canons already found. Below half a share words alone
-        never make a known match (see rank.py), nor below `KNOWN_LEXICAL_SHARE` a match that
-        counts beside regex hits.
+        query (by default `NEAREST_SHARE`), words only add to the canons already found. Below
+        half a share words alone never make a known match (see rank.py), nor below
+        `KNOWN_LEXICAL_SHARE` a match that counts beside regex hits.
         """
         words = list(dict.fromkeys(query_terms))[:40]
         if not words:
             return []
-        postings = self._postings
-        scale = self._count + 1
-        weighted = sorted(((math.log(1 + scale / (len(postings.get(w, ())) + 0.5)), w)
-                           for w in words), reverse=True)
-        total = reach = sum(weight for weight, _ in weighted)
-        floor = least_share * total
+        postings, word_weight, unknown = self._postings, self._word_weight, self._unknown_weight
+        weighted = sorted([(word_weight.get(w, unknown), w) for w in words], reverse=True)
+        total = reach = sum([weight for weight, _ in weighted])
+        floor = (NEAREST_SHARE if least_share is None else least_share) * total
         common = self._common
-        facts = self.facts
         covered: dict[int, float] = {}
+        brought = 0  # the rarer words, which bring canons (a common word comes after them all)
         for weight, word in weighted:
             keys = postings.get(word, ())
-            if reach < floor or len(keys) > common:  # only adds: walk the shorter side
-                if len(keys) <= len(covered):
-                    for key in keys:
-                        if key in covered:
-                            covered[key] += weight
-                else:
-                    for key in covered:
-                        if word in facts[key].terms:
-                            covered[key] += weight
-            else:
-                get = covered.get
-                for key in keys:
-                    covered[key] = get(key, 0.0) + weight
+            if reach < floor or len(keys) > common:
+                break
+            get = covered.get
+            for key in keys:
+                covered[key] = get(key, 0.0) + weight
             reach -= weight
-        best = heapq.nlargest(limit, covered.items(), key=itemgetter(1))
+            brought += 1
+        if least_share is not None:  # canons that can no longer reach the floor are dropped
+            covered = {key: value for key, value in covered.items() if value + reach >= floor}
+        rest = weighted[brought:]  # they only add to the canons found
+        if rest and covered:
+            rest_words = frozenset([word for _, word in rest])
+            facts = self.facts
+            for key in covered:
+                shared = facts[key].terms & rest_words
+                if shared:
+                    covered[key] += sum([weight for weight, word in rest if word in shared])
+        best = sorted(covered.items(), key=itemgetter(1), reverse=True)[:limit]
+        if least_share is not None:
+            best = [(key, value) for key, value in best if value >= floor]
         shown = {key for key, _ in best}
+        facts = self.facts
         for key in hits:
             if key not in shown and key in facts:
                 canon_terms = facts[key].terms
