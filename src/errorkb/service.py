@@ -19,7 +19,7 @@ from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, normalize, rank
-from errorkb.match.rank import KNOWN_LEXICAL_SHARE
+from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 
@@ -310,10 +310,12 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     hits = store.engine.search(norm.text)
     accept = _in_domain(store, domain)
     # With regex hits, a canon found by words alone matters only as a known match beside them.
-    answered = any(accept is None or accept(h.key) for h in hits)
-    lexical = store.lexical(norm.terms, hits=[h.key for h in hits],
+    hit_keys = [h.key for h in hits]
+    answered = bool(hit_keys) if accept is None else any(accept(key) for key in hit_keys)
+    lexical = store.lexical(norm.terms, hits=hit_keys,
                             least_share=KNOWN_LEXICAL_SHARE if answered else None)
-    ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
+    ranked = rank(norm, hits, lexical, store.facts, store.canon,
+                  Environment.parse(env) if env else NO_ENVIRONMENT,
                   accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked
 

@@ -71,6 +71,9 @@ class Environment:
         return cls(tuple(products), os_name)
 
 
+NO_ENVIRONMENT = Environment()
+
+
 @dataclass(frozen=True)
 class CandidateFacts:
     """What ranking needs about a canon besides its record (kept in the index)."""
@@ -138,7 +141,7 @@ def _env_part(env: Environment, canon: Canon) -> float:
 
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
          facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
-         env: Environment = Environment(), accept: Callable[[int], bool] | None = None,
+         env: Environment = NO_ENVIRONMENT, accept: Callable[[int], bool] | None = None,
          limit: int | None = None) -> list[Match]:
     """The candidates (the best `limit` of them, or all) with their scores and parts, best
     first. `accept` leaves out the candidates it refuses (a domain filter)."""
