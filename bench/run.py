@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from errorkb.dialect import RegexError, compile_regex
 from errorkb.exchange import load_paths
 from errorkb.faces.config import bundled_corpus_dir
 from errorkb.index import build_index
@@ -73,21 +74,34 @@ def respelling(k: int) -> Callable[[str], str]:
 
 
 def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[dict[str, object]]:
+    """`factor` copies of every record (the first unchanged), `distinct` or `stress`."""
     out = []
     for k in range(factor):
         respell = respelling(k)
-        for record in records:
+        for number, record in enumerate(records):
             copy = json.loads(json.dumps(record))
             err = _error(copy)
             if k:
                 if kind == "distinct":
-                    err["regex"] = respell(err["regex"])
-                    err["signature"] = respell(err["signature"])
+                    regex, signature = respell(err["regex"]), respell(err["signature"])
+                    if _matches(regex, err["signature"]):
+                        # A branch respelling leaves alike (`\.\./`, `6.4`, `16MB`): the variant
+                        # gets a literal of its own in front, or it is no distinct error.
+                        tag = f"vx{k}q{number}"
+                        regex, signature = f"{tag}.*(?:{regex})", f"{tag} {signature}"
+                    err["regex"], err["signature"] = regex, signature
                 else:
                     err["regex"] = f"{err['regex']}|variant {k} of {copy['id']}"
                 copy["id"] = f"{copy['id']}-v{k}"
             out.append(copy)
     return out
+
+
+def _matches(regex: str, text: str) -> bool:
+    try:
+        return compile_regex(regex).search(text) is not None
+    except RegexError:
+        return False
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
