@@ -7,8 +7,8 @@ else the bundled corpus. Scaled sets are generated variants: `distinct` rewrites
 word of a canon (signature and regex alike) so each variant is a different error with rare
 literals of its own (a variant whose regex still matches its source's signature, through a
 branch of punctuation such as `../`, gets a literal of its own in front); `stress` keeps the
-original words and adds only a variant number, so the
-variants share their common words. A benchmark, not a test: it prints a table.
+original words and adds only a variant number, so the variants share their common words.
+A benchmark, not a test: it prints a table.
 """
 
 from __future__ import annotations
