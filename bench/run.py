@@ -14,6 +14,7 @@ A benchmark, not a test: it prints a table.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -32,6 +33,7 @@ from errorkb.dialect import RegexError, compile_regex
 from errorkb.exchange import load_paths
 from errorkb.faces.config import bundled_corpus_dir
 from errorkb.index import build_index
+from errorkb.match.literals import required_literals
 from errorkb.service import KnowledgeBase
 
 PEER = Path(__file__).resolve().parents[2] / "shared" / "data" / "deadends-canons.jsonl"
@@ -86,7 +88,7 @@ def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[d
             if k:
                 if kind == "distinct":
                     regex, signature = respell(err["regex"]), respell(err["signature"])
-                    if _matches(regex, err["signature"]):
+                    if _matches(regex, err["signature"]) or _shares_literals(err["regex"], regex):
                         # A branch respelling leaves alike (`\.\./`, `6.4`, `16MB`): the variant
                         # gets a literal of its own in front, or it is no distinct error.
                         tag = f"vx{k}q{number}"
@@ -97,6 +99,18 @@ def variants(records: list[dict[str, object]], factor: int, kind: str) -> list[d
                 copy["id"] = f"{copy['id']}-v{k}"
             out.append(copy)
     return out
+
+
+def _shares_literals(source: str, respelled: str) -> bool:
+    """The respelled regex has no required literal, or a branch whose literals are its
+    source's (the branch had no word to respell)."""
+    mine = required_literals(respelled)
+    return not mine or any(alternative in _source_literals(source) for alternative in mine)
+
+
+@functools.lru_cache(maxsize=4096)
+def _source_literals(regex: str) -> list[list[set[str]]]:
+    return required_literals(regex)
 
 
 def _matches(regex: str, text: str) -> bool:
