@@ -22,8 +22,8 @@ from errorkb.records import decode_canon
 from errorkb.records.nodes import from_python
 
 ENGINES = ("auto", "hyperscan", "prefilter")
-# The share of the query a canon found by words alone must reach to be a candidate at all:
-# half (a nearest candidate), or what a known match needs when regex hits are the answer.
+# Words bring candidates while a canon not yet found could still reach this share of the query:
+# below half, words alone never make a known match (they may still be the nearest candidates).
 NEAREST_SHARE = 0.5
 # A word in more canons than this never brings candidates, only adds to those found: the
 # lexical pass costs no more with a big corpus than with 2,500 canons.
@@ -158,6 +158,7 @@ class IndexStore:
         if not words:
             return []
         postings, word_weight, unknown = self._postings, self._word_weight, self._unknown_weight
+        facts = self.facts
         weighted = sorted([(word_weight.get(w, unknown), w) for w in words], reverse=True)
         total = reach = sum([weight for weight, _ in weighted])
         floor = (NEAREST_SHARE if least_share is None else least_share) * total
@@ -178,7 +179,6 @@ class IndexStore:
         rest = weighted[brought:]  # they only add to the canons found
         if rest and covered:
             rest_words = frozenset([word for _, word in rest])
-            facts = self.facts
             for key in covered:
                 shared = facts[key].terms & rest_words
                 if shared:
@@ -187,7 +187,6 @@ class IndexStore:
         if least_share is not None:
             best = [(key, value) for key, value in best if value >= floor]
         shown = {key for key, _ in best}
-        facts = self.facts
         for key in hits:
             if key not in shown and key in facts:
                 canon_terms = facts[key].terms
