@@ -234,6 +234,13 @@ def input_frequencies(literals: AbstractSet[str], samples: Iterable[str]) -> dic
 def gate_first(alternative: Iterable[AbstractSet[str]], frequency: Mapping[str, float]
                ) -> list[list[str]]:
     """The alternative's sets (sorted), the one least likely in an input first: the engines
-    look for the first set, and check the others only when it is found (engine.LiteralTable)."""
+    look for the first set, and check the others only when it is found (engine.LiteralTable).
+    A set with a literal of fewer than three letters (`104`, `0x`) comes after the others
+    whatever the samples say: logs are full of numbers."""
     sets = [sorted(strings) for strings in alternative]
-    return sorted(sets, key=lambda strings: (sum(frequency[s] for s in strings), strings))
+    return sorted(sets, key=lambda strings: (any(_letters(s) < 3 for s in strings),
+                                             sum(frequency[s] for s in strings), strings))
+
+
+def _letters(literal: str) -> int:
+    return sum(1 for c in literal if c.isalpha())
