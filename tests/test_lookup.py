@@ -190,6 +190,13 @@ def test_literal_prefilter_needs_every_set_of_one_alternative() -> None:
     assert engine.trigger_literals() == ["ilm", "lifecycle"]  # "failed" is only checked
 
 
+def test_a_literal_of_few_letters_is_looked_for_only_when_nothing_else_is_there() -> None:
+    frequency = {"104": 0.01, "0x": 0.02, "errno": 0.5, "ssl": 0.1}
+    assert gate_first([{"104"}, {"errno"}], frequency) == [["errno"], ["104"]]
+    assert gate_first([{"0x", "ssl"}, {"104"}], frequency) == [["104"], ["0x", "ssl"]]  # both weak
+    assert gate_first([{"errno"}, {"ssl"}], frequency) == [["ssl"], ["errno"]]
+
+
 def test_a_higher_least_share_still_finds_every_canon_reaching_it(tmp_path: Path) -> None:
     """With regex hits the lexical pass stops bringing candidates sooner; every canon whose
     share reaches the higher floor is still found, with the same share, and no other."""
