@@ -19,7 +19,7 @@ from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, normalize, rank
-from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT
+from errorkb.match.rank import KNOWN_LEXICAL_SHARE
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 
@@ -314,8 +314,7 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     answered = bool(hit_keys) if accept is None else any(accept(key) for key in hit_keys)
     lexical = store.lexical(norm.terms, hits=hit_keys,
                             least_share=KNOWN_LEXICAL_SHARE if answered else None)
-    ranked = rank(norm, hits, lexical, store.facts, store.canon,
-                  Environment.parse(env) if env else NO_ENVIRONMENT,
+    ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
                   accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked
 

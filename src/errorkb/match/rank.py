@@ -57,7 +57,7 @@ class Environment:
     @classmethod
     def parse(cls, text: str | None) -> Environment:
         if not text:
-            return cls()
+            return NO_ENVIRONMENT  # one shared empty environment: lookups without --env
         products: list[str] = []
         os_name = None
         for part in re.split(r"[;,]", text):
