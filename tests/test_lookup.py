@@ -229,6 +229,35 @@ def test_an_unreadable_or_old_index_is_rebuilt(tmp_path: Path, corpus: Path) -> 
     assert len(kb) == 2
 
 
+def test_every_canon_comes_back_from_the_index_as_it_went_in(tmp_path: Path) -> None:
+    from errorkb.exchange import load_paths
+    from errorkb.faces.config import bundled_corpus_dir
+
+    root = tmp_path / "canon"
+    write_canon(root, RESET)
+    loaded = [item.canon for item in load_paths([bundled_corpus_dir(), root]).loaded]
+    kb = open_kb(tmp_path, bundled_corpus_dir(), root)
+    assert len(loaded) == len(kb) > 100
+    for canon in loaded:
+        assert kb.canon(canon.id) == canon
+
+
+def test_a_damaged_index_record_says_to_rebuild(tmp_path: Path, corpus: Path) -> None:
+    import sqlite3
+
+    from errorkb.errors import IndexUnavailable
+
+    kb = open_kb(tmp_path, corpus)
+    key = kb.store.key_of["net/reset"]
+    with sqlite3.connect(kb.store.path) as db:
+        db.execute("UPDATE canons SET record = ? WHERE key = ?",
+                   ('{"id": "net/reset", "signature": "x", "regex": "x", "domain": "net", '
+                    '"colour": "red"}', key))
+    with pytest.raises(IndexUnavailable, match="colour") as raised:
+        open_kb(tmp_path, corpus).canon("net/reset")
+    assert "errorkb build" in raised.value.hint
+
+
 def test_only_numbered_codes_of_one_kind_conflict() -> None:
     from errorkb.match.rank import CODE_AGREES, CODE_CONFLICTS, _code_part
 

@@ -18,8 +18,7 @@ from errorkb.match.engine import PatternSpec, PrefilterEngine
 from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
 from errorkb.match.rank import CandidateFacts
 from errorkb.model import Canon
-from errorkb.records import decode_canon
-from errorkb.records.nodes import from_python
+from errorkb.records import canon_from_data
 
 ENGINES = ("auto", "hyperscan", "prefilter")
 # Words bring candidates while a canon not yet found could still reach this share of the query:
@@ -123,11 +122,11 @@ class IndexStore:
             row = self._db.execute("SELECT record FROM canons WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise NotFound(f"no canon with key {key}")
-        canon, findings = decode_canon(from_python(json.loads(row[0])))
-        if canon is None:
-            raise IndexUnavailable(f"index record {key} does not decode: {findings[0].message}",
-                                   "run `errorkb build`")
-        return canon
+        try:  # checked when the index was built
+            return canon_from_data(json.loads(row[0]))
+        except (TypeError, ValueError) as exc:
+            raise IndexUnavailable(f"index record {key} does not decode: {exc}",
+                                   "run `errorkb build`") from None
 
     def canon_by_id(self, canon_id: str) -> Canon:
         key = self.key_of.get(canon_id)
