@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from errorkb.match.normalize import MAX_WORD, extract_codes, mask, normalize, strip_ansi, strip_prefix, terms
+
+REPO = Path(__file__).resolve().parents[1]
 
 PY_CHAINED = """Traceback (most recent call last):
   File "/srv/app/client.py", line 12, in fetch
@@ -155,3 +160,69 @@ def test_adversarial_lines_do_not_hang_any_of_our_regexes(line: str) -> None:
     list(ERROR_LINE.finditer(line))
     assert event_around(line, 10)[0] == 0
     assert isinstance(template_of(line), str)
+
+
+# The plain forms of the patterns normalize.py writes so that `re` skips ahead (see its comment).
+PLAIN_CODES = {
+    "name": re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b"),
+    "ts": re.compile(r"\bTS(\d{4,5})\b"),
+    "mysql": re.compile(r"\bERROR (\d{4}) \(\w{5}\)"),
+    "http": re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}([1-5]\d\d)\b",
+                       re.I),
+    "exit": re.compile(r"\bexit(?:ed with)?(?: code| status)?[\s:=]{1,3}(1[0-9]{2}|[1-9]\d?)\b", re.I),
+    "pg": re.compile(r"\bP(\d{4})\b(?=:| )"),
+}
+PLAIN_MASKS = [
+    re.compile(r"https?://\S{1,2000}"),
+    re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
+    re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"),
+    re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I),
+    re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"),
+    re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I),
+    re.compile(r"\b\d+(?:\.\d+)*\b"),
+]
+PLAIN_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
+                         r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
+TOKENS = ["ERROR", "Error", "ERR_X_Y", "EACCES", "WSAECONN", "TS2307", "P1001:", "ERROR 1045 (28000)",
+          "HTTP/1.1 404", "status code 500", "statuscode=503", "exit code 137", "exited with 1",
+          "0x7fff", "0XAB", "deadbeef0123", "1.2.3.4:80", "fe80::1:2:3", "b:/c/", "/x/y:/z/w",
+          "12345678-1234-1234-1234-123456789abc", "3.14", "C:\\x\\y", "Z:/", "é1", "٣4", "failed"]
+
+
+def tricky_texts() -> list[str]:
+    """Bundled examples and signatures, the eval's inputs, and seeded random text built from
+    the characters and tokens where a word boundary decides a match."""
+    import json
+    import random
+
+    from errorkb.exchange import load_paths
+    from errorkb.faces.config import bundled_corpus_dir
+
+    texts = [text for item in load_paths([bundled_corpus_dir()]).loaded
+             for text in (item.canon.signature, *item.canon.examples)]
+    for path in sorted((REPO / "eval" / "cases").glob("*.jsonl")):
+        texts += [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    rnd = random.Random(5)
+    alphabet = "aAeEfF0129xX_-:./\\[] \n\tPTSWhHsS\u00e9\u0663\u4e2dRrnoitucdI"
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 40))) for _ in range(6000)]
+    separators = [" ", "", "_", "a", "1", ".", ":", "-", "\n", "é", "/"]
+    texts += ["".join(rnd.choice(TOKENS) + rnd.choice(separators) for _ in range(rnd.randint(1, 8)))
+              for _ in range(3000)]
+    return texts
+
+
+def test_patterns_written_for_speed_find_what_their_plain_forms_find() -> None:
+    from errorkb.match.normalize import _CODE_PATTERNS, _LEVEL, _MASKS
+
+    codes = {kind: pattern for kind, pattern, _, _ in _CODE_PATTERNS}
+    texts = tricky_texts()
+    assert len(texts) > 9000
+    for text in texts:
+        for kind, plain in PLAIN_CODES.items():
+            assert ([m.span() + m.groups() for m in codes[kind].finditer(text)]
+                    == [m.span() + m.groups() for m in plain.finditer(text)]), (kind, text)
+        for (substitute, placeholder, *_), plain in zip(_MASKS, PLAIN_MASKS, strict=True):
+            for replacement in (placeholder, placeholder.strip()):
+                assert substitute(replacement, text) == plain.sub(replacement, text), (plain.pattern, text)
+        assert ([m.span() for m in _LEVEL.finditer(text)]
+                == [m.span() for m in PLAIN_LEVEL.finditer(text)]), text

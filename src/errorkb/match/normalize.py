@@ -5,6 +5,7 @@ form for the lexical pass. Pure functions; regexes still run on the original tex
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 MAX_INPUT_CHARS = 1_000_000
@@ -22,11 +23,24 @@ _OPENING = re.compile(
     r"(?P<caused>Caused by: )|(?P<panic>panic: |fatal error: |error(?:\[E\d{4}\])?: )"
     r"|(?P<exception>(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
     r"(?:Error|Exception|Exit|Interrupt|Warning|Fault)(?:\s?\[[\w-]{1,40}\])?(?::|$))")
+
+
+def _words_at_boundary(words: list[str]) -> str:
+    r"""`\b(?:word|...)` written so that `re` skips straight to the letters that start a word:
+    the word-boundary check comes after each word's first letter."""
+    return "(?:" + "|".join(re.escape(w[0]) + r"(?<!\w.)" + re.escape(w[1:]) for w in words) + ")"
+
+
 _FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|-->)")
-_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
-                    r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
+_LEVEL = re.compile(_words_at_boundary([
+    "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "PANIC", "SEVERE", "EMERG", "ALERT", "error", "fatal",
+    "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
 
 _ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fatal|错误)\]?[:\s]")
+# Patterns that run over whole inputs are written so that `re` can skip to where a match may
+# start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
+# after the first character, and `(?-i:[Xx])` keeps that character out of case folding.
+# tests/test_normalize.py holds their plain forms and checks that both find the same.
 # Error codes: strong keys that name an error whatever the wording around them.
 # Each pattern runs only when the lower-cased input holds one of its guard strings (and a digit
 # when it needs one): the same codes are found, most inputs skip most patterns.
@@ -36,32 +50,58 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     ("winerror", re.compile(r"\bWSA\w{0,20}\s{0,3}\(?(100\d\d|110\d\d)\)?"), ("wsa",), True),
     ("errno", re.compile(r"\[Errno\s{0,3}(-?\d{1,5})\]|\berrno[\s:=]{1,3}(-?\d{1,5})\b", re.I),
      ("errno",), True),
-    ("name", re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b"), ("e",), False),
+    ("name", re.compile(r"(E(?<!\w.)[A-Z]{3,15}|W(?<!\w.)SAE[A-Z]{3,15}|E(?<!\w.)RR_[A-Z0-9_]{3,60})\b"),
+     ("e",), False),
     ("rust", re.compile(r"\berror\[(E\d{4})\]"), ("error[",), True),
-    ("ts", re.compile(r"\bTS(\d{4,5})\b"), ("ts",), True),
-    ("mysql", re.compile(r"\bERROR (\d{4}) \(\w{5}\)"), ("error ",), True),
+    ("ts", re.compile(r"T(?<!\w.)S(\d{4,5})\b"), ("ts",), True),
+    ("mysql", re.compile(r"E(?<!\w.)RROR (\d{4}) \(\w{5}\)"), ("error ",), True),
     ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
-    ("http", re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}([1-5]\d\d)\b",
-                        re.I), ("http", "status"), True),
-    ("exit", re.compile(r"\bexit(?:ed with)?(?: code| status)?[\s:=]{1,3}(1[0-9]{2}|[1-9]\d?)\b", re.I),
-     ("exit",), True),
+    ("http", re.compile(r"(?-i:[HhSs])(?<!\w.)(?:(?<=[Hh])TTP(?:/\d(?:\.\d)?)?|(?<=[Ss])tatus(?: code)?"
+                        r"|(?<=[Ss])tatuscode)[\s:=]{1,3}([1-5]\d\d)\b", re.I), ("http", "status"), True),
+    ("exit", re.compile(r"(?-i:[Ee])(?<!\w.)xit(?:ed with)?(?: code| status)?[\s:=]{1,3}"
+                        r"(1[0-9]{2}|[1-9]\d?)\b", re.I), ("exit",), True),
     ("aws", re.compile(r"An error occurred \((\w{3,60})\)"), ("an error occurred (",), False),
     ("npm", re.compile(r"npm (?:ERR!|error) code (E[A-Z0-9_]{2,30})"), ("npm ",), False),
-    ("pg", re.compile(r"\bP(\d{4})\b(?=:| )"), _ANY, True),
+    ("pg", re.compile(r"P(?<!\w.)(\d{4})\b(?=:| )"), _ANY, True),
 ]
 
-# (pattern, placeholder, guard strings, how many of them a match holds at least, needs a digit)
-_MASKS: list[tuple[re.Pattern[str], str, tuple[str, ...], int, bool]] = [
-    (re.compile(r"https?://\S{1,2000}"), " <url> ", ("://",), 1, False),
-    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), " <uuid> ",
-     ("-",), 4, True),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"), " <ip> ", (".",), 3, True),
-    (re.compile(r"\b(?:[0-9a-f]{1,4}:){3,7}[0-9a-f]{1,4}\b", re.I), " <ip> ", (":",), 3, False),
-    (re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?"), " <path> ", ("/", "\\"), 2,
-     False),
+# A path, with its drive letter when it has one (C:\Users\me\x.txt).
+_PATH = re.compile(r"(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?")
+
+
+def _mask_paths(placeholder: str, text: str) -> str:
+    r"""`(?:[A-Za-z]:)?(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?` replaced by the placeholder, the
+    same matches `re.sub` makes, found faster: `re` skips straight to the separators, and a
+    drive letter in front of a path (not already inside the path before it) is taken along."""
+    pieces: list[str] = []
+    last = 0
+    for match in _PATH.finditer(text):
+        start = match.start()
+        if start >= last + 2 and text[start - 1] == ":" and text[start - 2] in _ASCII_LETTERS:
+            start -= 2
+        pieces += (text[last:start], placeholder)
+        last = match.end()
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# How each volatile token is replaced (a pattern's `sub`, or a function like it), its placeholder,
+# the guard strings, how many of them a match holds at least, and whether it needs a digit.
+_MASKS: list[tuple[Callable[[str, str], str], str, tuple[str, ...], int, bool]] = [
+    (re.compile(r"https?://\S{1,2000}").sub, " <url> ", ("://",), 1, False),
+    (re.compile(r"(?-i:[0-9a-fA-F])(?<!\w.)[0-9a-f]{7}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+                re.I).sub, " <uuid> ", ("-",), 4, True),
+    (re.compile(r"\d(?<!\w.)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?::\d{1,5})?\b").sub, " <ip> ", (".",), 3, True),
+    (re.compile(r"(?-i:[0-9a-fA-F])(?<!\w.)[0-9a-f]{0,3}:(?:[0-9a-f]{1,4}:){2,6}[0-9a-f]{1,4}\b", re.I).sub,
+     " <ip> ", (":",), 3, False),
+    (_mask_paths, " <path> ", ("/", "\\"), 2, False),
     # Hex ids hold a digit (twelve letters a-f alone are no id anyone prints).
-    (re.compile(r"\b0x[0-9a-f]{1,64}\b|\b[0-9a-f]{12,64}\b", re.I), " <hex> ", _ANY, 1, True),
-    (re.compile(r"\b\d+(?:\.\d+)*\b"), " <num> ", _ANY, 1, True),
+    (re.compile(r"(?-i:[0-9a-fA-F])(?<!\w.)(?:(?<=0)x[0-9a-f]{1,64}\b|[0-9a-f]{11,63}\b)", re.I).sub,
+     " <hex> ", _ANY, 1, True),
+    (re.compile(r"\d(?<!\w.)\d*(?:\.\d+)*\b").sub, " <num> ", _ANY, 1, True),
 ]
 _DIGIT = re.compile(r"\d")
 
@@ -145,14 +185,14 @@ def mask(text: str, pad: bool = True, lowered: str | None = None) -> str:
     # so a pattern skipped here would have found nothing later either.
     lowered = text.lower() if lowered is None else lowered
     has_digit = _DIGIT.search(text) is not None
-    for pattern, replacement, guards, at_least, needs_digit in _MASKS:
+    for substitute, placeholder, guards, at_least, needs_digit in _MASKS:
         if needs_digit and not has_digit:
             continue
         found = 0
         for guard in guards:
             found += lowered.count(guard)
         if found >= at_least:
-            text = pattern.sub(replacement if pad else replacement.strip(), text)
+            text = substitute(placeholder if pad else placeholder.strip(), text)
     return text
 
 
