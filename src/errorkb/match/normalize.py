@@ -5,6 +5,7 @@ form for the lexical pass. Pure functions; regexes still run on the original tex
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -24,6 +25,11 @@ _OPENING = re.compile(
     r"|(?P<exception>(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
     r"(?:Error|Exception|Exit|Interrupt|Warning|Fault)(?:\s?\[[\w-]{1,40}\])?(?::|$))")
 
+# Patterns that run over whole inputs are written so that `re` can skip to where a match may
+# start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
+# after the first character, and `(?-i:[Xx])` keeps that character out of case folding.
+# tests/test_normalize.py holds their plain forms and checks that both find the same.
+
 
 def _words_at_boundary(words: list[str]) -> str:
     r"""`\b(?:word|...)` written so that `re` skips straight to the letters that start a word:
@@ -37,10 +43,6 @@ _LEVEL = re.compile(_words_at_boundary([
     "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
 
 _ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fatal|错误)\]?[:\s]")
-# Patterns that run over whole inputs are written so that `re` can skip to where a match may
-# start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
-# after the first character, and `(?-i:[Xx])` keeps that character out of case folding.
-# tests/test_normalize.py holds their plain forms and checks that both find the same.
 # Error codes: strong keys that name an error whatever the wording around them.
 # Each pattern runs only when the lower-cased input holds one of its guard strings (and a digit
 # when it needs one): the same codes are found, most inputs skip most patterns.
@@ -67,6 +69,7 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
 
 # A path, with its drive letter when it has one (C:\Users\me\x.txt).
 _PATH = re.compile(r"(?:[\\/][\w.@+~-]{1,255}){2,64}[\\/]?")
+_ASCII_LETTERS = frozenset(string.ascii_letters)
 
 
 def _mask_paths(placeholder: str, text: str) -> str:
@@ -87,7 +90,6 @@ def _mask_paths(placeholder: str, text: str) -> str:
     return "".join(pieces)
 
 
-_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 # How each volatile token is replaced (a pattern's `sub`, or a function like it), its placeholder,
 # the guard strings, how many of them a match holds at least, and whether it needs a digit.
 _MASKS: list[tuple[Callable[[str, str], str], str, tuple[str, ...], int, bool]] = [
