@@ -145,6 +145,18 @@ def test_specificity_counts_required_literals_not_wildcards() -> None:
     assert literal_weight(r"(abc|de)f") == 3
 
 
+@pytest.mark.parametrize(("pattern", "required"), [
+    (r"Bind for ([0-9.]+|\[::\]|::):(\d+) failed",  # an escaped [ before a colon
+     [[{"bind for "}, {" failed"}], [{"bind for [::]:"}, {" failed"}], [{"bind for :::"}, {" failed"}]]),
+    (r"release[:,]\s*(\d+) not supported",  # a class of ':' and ','
+     [[{" not supported"}, {"release:", "release,"}]]),
+    (r"bad[[:space:]]+token", []),  # RE2's POSIX class: Python's parser would misread it
+    (r"bad[^[:alpha:]]token", []),
+])
+def test_literals_are_found_beside_brackets_and_colons(pattern: str, required: list[object]) -> None:
+    assert required_literals(pattern) == required
+
+
 def test_engines_find_every_hit_of_running_every_pattern(tmp_path: Path) -> None:
     """Both prefilters (Hyperscan's literal database and Aho-Corasick) find exactly the hits
     of running every canon regex under RE2, over every example of the bundled corpus."""

@@ -26,7 +26,7 @@ from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, to_data
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -29,9 +29,21 @@ MAX_PARTS = 3
 _MAX_ALTERNATIVES = 64
 
 
+# RE2's POSIX classes (`[[:alpha:]]`, `[^[:space:]]`): Python's parser reads them differently.
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+
+
+def _has_posix_class(pattern: str) -> bool:
+    """Whether the pattern holds a POSIX class (`\\[:x:]`, an escaped bracket, is none)."""
+    for match in _POSIX_CLASS.finditer(pattern):
+        before = pattern[:match.start()]
+        if (len(before) - len(before.rstrip("\\"))) % 2 == 0:
+            return True
+    return False
+
+
 def _parse(pattern: str) -> Any | None:
-    # Python's parser reads RE2's POSIX classes (`[[:alpha:]]`) differently: not analysed.
-    if "[:" in pattern:
+    if _has_posix_class(pattern):  # not analysed
         return None
     try:
         with warnings.catch_warnings():
