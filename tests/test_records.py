@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from errorkb.records import MAX_CANON_BYTES, dump_canon, load_yaml_canon, load_yaml_tree
+from errorkb.records import MAX_CANON_BYTES, canon_files, dump_canon, load_yaml_canon, load_yaml_tree
 from tests.factories import make_canon, write_canon
 
 VALID = dump_canon(make_canon())
@@ -149,3 +149,15 @@ def test_fmt_rewrites_and_then_is_stable(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == VALID
     assert format_paths([tmp_path]).changed == []
     assert os.path.getsize(path) == len(VALID.encode())
+
+
+def test_canon_files_lists_yaml_files_in_path_order(tmp_path: Path) -> None:
+    root = tmp_path / "canon"
+    for name in ["a/x.yaml", "a-b/x.yml", "a/b/y.yaml", "a/notes.txt", "a/.hidden.yaml", "c/.yaml"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("id: x\n")
+    (root / "linked").symlink_to(root / "a", target_is_directory=True)  # not entered
+    (root / "c" / "z.yaml").symlink_to(root / "a" / "x.yaml")  # a file, through a link
+    (root / "c" / "folder.yaml").mkdir()  # a folder named like a file
+    assert [p.relative_to(root).as_posix() for p in canon_files(root)] == [
+        "a/.hidden.yaml", "a/b/y.yaml", "a/x.yaml", "a-b/x.yml", "c/z.yaml"]

@@ -60,18 +60,18 @@ CREATE TABLE hs_shards (
 
 def corpus_fingerprint(paths: Sequence[Path]) -> str:
     """Cheap content fingerprint: every file's path, size and mtime, plus the schema version."""
-    digest = hashlib.sha256(f"schema {SCHEMA_VERSION}\n".encode())
+    lines = [f"schema {SCHEMA_VERSION}"]
     for path in paths:
-        digest.update(f"root {path.resolve()}\n".encode())
-        files = canon_files(path) if path.is_dir() else [path]
-        for file in files:
+        lines.append(f"root {path.resolve()}")
+        is_dir = path.is_dir()
+        skip = len(str(path)) + 1  # a file's name relative to the root
+        for file in canon_files(path) if is_dir else [path]:
             try:
-                stat = file.stat()
+                stat = os.stat(file)
             except OSError:
                 continue
-            digest.update(f"{file.relative_to(path) if path.is_dir() else file.name} "
-                          f"{stat.st_size} {stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+            lines.append(f"{str(file)[skip:] if is_dir else file.name} {stat.st_size} {stat.st_mtime_ns}")
+    return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
 
 
 def canon_codes(canon: Canon) -> list[str]:
