@@ -279,6 +279,26 @@ def test_only_numbered_codes_of_one_kind_conflict() -> None:
     assert _code_part(frozenset(), frozenset({"errno:104"})) == 0
 
 
+@pytest.mark.parametrize(("shares", "regex_hit", "known"), [
+    ([1.0, 1.0], None, ["a/0", "a/1"]),  # two canons may cover the words alike and both count
+    ([1.0, 0.99, 1.0], None, []),  # three that cover them alike: the words do not say which one
+    ([1.0, 0.9, 0.9, 0.9], None, ["a/0"]),  # one clearly ahead of the others
+    ([1.0, 1.0, 1.0, 1.0], 2, ["a/2"]),  # a regex hit says which
+])
+def test_words_several_canons_cover_alike_name_none_of_them(shares: list[float], regex_hit: int | None,
+                                                           known: list[str]) -> None:
+    from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+
+    text = "Error: Process completed with exit code 1."
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset(),
+                      ("error", "process", "completed", "exit", "code"))
+    facts = {key: CandidateFacts(f"a/{key}", "a", 20, frozenset(), frozenset())
+             for key in range(len(shares))}
+    hits = [] if regex_hit is None else [RegexHit(regex_hit, 0, len(text), (), ())]
+    ranked = rank(norm, hits, list(enumerate(shares)), facts, lambda key: make_canon())
+    assert [m.canon_id for m in ranked if m.known] == known
+
+
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
     """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
     from concurrent.futures import ThreadPoolExecutor

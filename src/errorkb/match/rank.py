@@ -9,7 +9,9 @@ Parts (they add up to the score, clipped to [0, 1]):
 - `environment`: `--env` names a product/version or OS the canon is about (or another OS).
 - `lexical`: the share of the input's decisive words found in the canon (idf-weighted);
   without a regex hit it is squared, scaled down under five query words, and code agreement
-  halved, so words alone need a near-complete cover of enough words to count as a match.
+  halved, so words alone need a near-complete cover of enough words to count as a match; and
+  when more than two canons found by words alone cover them at least about as well, the words
+  do not say which error it is: the part is shared out among them (2/k each of k such canons).
 Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
 as `nearest`, marked as such.
 """
@@ -17,6 +19,7 @@ as `nearest`, marked as such.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -36,6 +39,8 @@ ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
 LEXICAL_WITH_REGEX = 0.1
 MIN_LEXICAL_TERMS = 5
+WORD_TIES = 2  # canons found by words alone that may cover the words equally and all count
+TIE_MARGIN = 0.03  # shares of the query's words this close count as equal
 # The least share of the query's words a canon needs to be a known match on words alone:
 # 0.6 x share² with codes agreeing (0.075) and the environment fitting twice reaches 0.5.
 KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ONLY) ** 0.5
@@ -154,6 +159,8 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
     # Words alone are weaker evidence than a regex: only a near-complete cover of enough
     # words counts (three common words covered say little).
     enough = min(1.0, len(norm.terms) / MIN_LEXICAL_TERMS)
+    word_shares = sorted(share for key, share in lexical_scores.items()
+                         if key not in best_hit and key in facts and (accept is None or accept(key)))
     with_env = bool(env.products or env.os)
     codes = norm.codes
     # (-score, canon id, key, parts as PART_NAMES values): sorted as they are, best first
@@ -169,7 +176,9 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
             parts = (REGEX_BASE + REGEX_SPECIFICITY * min(1.0, fact.weight / SPECIFIC_CHARS),
                      DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code)
         else:
-            parts = (0.0, 0.0, LEXICAL_ONLY * coverage ** 2 * enough, code / 2)
+            tied = len(word_shares) - bisect_left(word_shares, coverage - TIE_MARGIN)
+            parts = (0.0, 0.0, LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / tied),
+                     code / 2)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
