@@ -9,13 +9,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import getpass
 import json
-import logging
 import os
-import socket
 import sys
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
@@ -296,6 +292,9 @@ def build_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool
 
 def publish(url: str, settings: Settings, dirs: tuple[Path, ...], as_json: bool) -> None:
     """`errorkb build --db postgresql://...`: a new corpus version unless nothing changed."""
+    import getpass
+    import socket
+
     from errorkb.index.published import publish_corpus
 
     try:
@@ -582,6 +581,8 @@ def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[
     With --db postgresql://... serve the latest published corpus version and pick up newer
     ones as they are published.
     """
+    import logging
+
     import uvicorn
 
     from errorkb.faces.web.api import create_app
@@ -663,6 +664,8 @@ def report_command(settings: Settings, canon_id: str, workaround: int | None,
                    dead_end: int | None, worked: str, env: str, note: str, key: str | None,
                    corpus: tuple[Path, ...], no_bundled: bool | None, as_json: bool) -> None:
     """Report whether a workaround or a dead end worked; rates follow at read time."""
+    import uuid
+
     entry = Report.for_item(canon_id, workaround=workaround, dead_end=dead_end,
                             worked=worked == "yes", idempotency_key=key or uuid.uuid4().hex,
                             env=env[:500], note=note[:2000], token_name="cli")

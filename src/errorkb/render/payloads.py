@@ -14,7 +14,6 @@ from errorkb.match import Match
 from errorkb.model import Canon, Finding
 from errorkb.outcomes import Tally, dead_end_fail_rate, workaround_rate
 from errorkb.service import ChainStep, LookupResult
-from errorkb.validate import summarize
 
 LANGS = ("en", "zh")
 
@@ -25,6 +24,8 @@ def error_payload(exc: ErrorkbError) -> dict[str, Any]:
 
 
 def findings_payload(findings: list[Finding], checked: int) -> dict[str, Any]:
+    from errorkb.validate import summarize  # the validator's rules: not imported by lookups
+
     return {"checked": checked, "counts": summarize(findings),
             "findings": [f.to_dict() for f in findings]}
 
