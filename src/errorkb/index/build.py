@@ -64,7 +64,7 @@ def corpus_fingerprint(paths: Sequence[Path]) -> str:
     for path in paths:
         lines.append(f"root {path.resolve()}")
         is_dir = path.is_dir()
-        skip = len(str(path)) + 1  # a file's name relative to the root
+        skip = len(os.path.join(path, ""))  # a file's name relative to the root
         for file in canon_files(path) if is_dir else [path]:
             try:
                 stat = os.stat(file)
