@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -344,3 +345,27 @@ def test_patterns_whose_literals_the_database_lacks_are_always_verified() -> Non
     assert engine.candidates("nothing here") == {1}
     assert [hit.key for hit in engine.search("ILM step failed")] == [1]
     assert engine.search("nothing here") == []
+
+
+@pytest.mark.slow
+def test_a_lookup_starts_without_the_readers_and_writers_it_does_not_need(tmp_path: Path,
+                                                                          corpus: Path) -> None:
+    """Cold start is most of an `errorkb lookup`: YAML, the record readers, the validator and
+    the import/curation code are left to the commands that use them."""
+    import json
+    import subprocess
+    import sys
+
+    script = ("import json, sys\nfrom errorkb.faces.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+              "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n")
+    command = [sys.executable, "-c", script, "lookup", "--json", "--no-bundled", "--corpus",
+               str(corpus), "Error: read ECONNRESET"]
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    subprocess.run(command, env=env, capture_output=True, check=True)  # builds the index
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout)["matches"][0]["id"] == "net/reset"
+    loaded = set(json.loads(done.stderr.splitlines()[-1]))
+    assert "errorkb.index.store" in loaded
+    assert not loaded & {"yaml", "errorkb.records.nodes", "errorkb.records.files", "errorkb.validate",
+                         "errorkb.exchange", "errorkb.curate", "errorkb.scan", "errorkb.ingest"}

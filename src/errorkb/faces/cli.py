@@ -26,7 +26,7 @@ from errorkb.errors import ErrorkbError, InputError, NotFound
 from errorkb.faces.config import Settings, bundled_corpus_dir, from_environment
 from errorkb.index import build_index
 from errorkb.outcomes import OutcomeStore, Report, open_outcome_store
-from errorkb.records import dump_canon, to_data
+from errorkb.records import to_data
 from errorkb.render import (
     LANGS,
     canon_summary,
@@ -523,6 +523,7 @@ def scan_command(settings: Settings, files: tuple[Path, ...], follow: bool, html
 def new_command(report_path: Path, number: int, domain: str, out_dir: Path) -> None:
     """Start a draft canon from an unknown error template of a scan report."""
     from errorkb import curate  # imported by the commands that need it: lookups start faster
+    from errorkb.records import dump_canon
 
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))

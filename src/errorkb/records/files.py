@@ -7,7 +7,6 @@ Lines) are read by `iter_json_records`; `errorkb.exchange` maps each record to a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +14,12 @@ from pathlib import Path
 from errorkb.errors import InputError, InputTooLarge, RecordError
 from errorkb.model import Canon, Finding
 from errorkb.records.decode import decode_canon
+from errorkb.records.listing import canon_files
 from errorkb.records.nodes import Node, SeqNode, parse_json, parse_yaml
 
 MAX_CANON_BYTES = 256 * 1024
 MAX_JSON_DOCUMENT_BYTES = 64 * 1024 * 1024
 MAX_JSON_LINE_BYTES = 1024 * 1024
-YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -179,27 +178,6 @@ def _iter_json_lines(path: Path) -> Iterator[tuple[int | None, Node | InputError
 def looks_like_json(path: Path) -> bool:
     line = _first_line(path)
     return line is not None and line[:1] in "{["
-
-
-def canon_files(root: Path) -> list[Path]:
-    """Every YAML file under a corpus root, in a stable order (symlinked folders are not
-    entered, unreadable ones are skipped, as `Path.rglob` does; read with `os.scandir`, which
-    knows most entries' kinds without a `stat`: every cold lookup lists the bundled corpus)."""
-    found: list[str] = []
-    folders = [str(root)]
-    while folders:
-        folder = folders.pop()
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(entry.path)
-                    elif os.path.splitext(entry.name)[1] in YAML_SUFFIXES and entry.is_file():
-                        found.append(entry.path)
-        except PermissionError:
-            continue
-    found.sort(key=lambda path: path.split(os.sep))  # the order of the paths' parts, as Path sorts
-    return [Path(path) for path in found]
 
 
 def load_yaml_tree(root: Path) -> LoadResult:

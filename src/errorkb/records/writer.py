@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from typing import Any
 
 import yaml
 
 from errorkb.model import Canon
 from errorkb.records.nodes import reads_as_non_text
+from errorkb.records.plain import to_data
 
 # Text fields written in single quotes when they fit on one line: regexes stay unescaped.
 _QUOTED_FIELDS = frozenset({"regex", "examples", "aliases"})
-
-
-KeepDefault = bool | Callable[[type, str], bool]
-
-
-def to_data(record: Any, *, keep_defaults: KeepDefault = False) -> Any:
-    """Plain dicts and lists from a model object, in field order.
-
-    A field holding its default is left out unless `keep_defaults` is True, or a predicate
-    `(model class, field name) -> bool` that says True for it.
-    """
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(record):
-            value = getattr(record, f.name)
-            keep = keep_defaults(type(record), f.name) if callable(keep_defaults) else keep_defaults
-            if not keep and _is_default(f, value):
-                continue
-            out[f.name] = to_data(value, keep_defaults=keep_defaults)
-        return out
-    if isinstance(record, list):
-        return [to_data(v, keep_defaults=keep_defaults) for v in record]
-    if isinstance(record, dict):
-        return {k: to_data(v, keep_defaults=keep_defaults) for k, v in record.items()}
-    return record
-
-
-def _is_default(f: dataclasses.Field[Any], value: Any) -> bool:
-    if f.default is not dataclasses.MISSING:
-        return bool(value == f.default)
-    if f.default_factory is not dataclasses.MISSING:
-        return bool(value == f.default_factory())
-    return False
 
 
 class _Quoted(str):

@@ -1,0 +1,30 @@
+"""Which files a corpus folder holds: cheap (no parsing), as every cold lookup lists the
+bundled corpus to see whether its index is stale."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def canon_files(root: Path) -> list[Path]:
+    """Every YAML file under a corpus root, in a stable order (symlinked folders are not
+    entered, unreadable ones are skipped, as `Path.rglob` does; read with `os.scandir`, which
+    knows most entries' kinds without a `stat`: every cold lookup lists the bundled corpus)."""
+    found: list[str] = []
+    folders = [str(root)]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    elif os.path.splitext(entry.name)[1] in YAML_SUFFIXES and entry.is_file():
+                        found.append(entry.path)
+        except PermissionError:
+            continue
+    found.sort(key=lambda path: path.split(os.sep))  # the order of the paths' parts, as Path sorts
+    return [Path(path) for path in found]
