@@ -17,11 +17,6 @@ _MODULE_OF = {
     "decode_canon": "decode", "parse_json": "nodes", "parse_yaml": "nodes",
     "dump_canon": "writer", "dump_yaml": "writer",
 }
-__all__ = [
-    "MAX_CANON_BYTES", "LoadResult", "Loaded", "canon_files", "canon_from_data", "decode_canon",
-    "decode_text", "dump_canon", "dump_yaml", "expected_id", "iter_json_records", "load_yaml_canon",
-    "load_yaml_tree", "looks_like_json", "parse_json", "parse_yaml", "read_capped", "to_data",
-]
 
 
 def __getattr__(name: str) -> Any:
@@ -31,21 +26,22 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
-if TYPE_CHECKING:
-    from errorkb.records.decode import decode_canon
-    from errorkb.records.files import (
-        MAX_CANON_BYTES,
-        Loaded,
-        LoadResult,
-        decode_text,
-        expected_id,
-        iter_json_records,
-        load_yaml_canon,
-        load_yaml_tree,
-        looks_like_json,
-        read_capped,
-    )
-    from errorkb.records.listing import canon_files
-    from errorkb.records.nodes import parse_json, parse_yaml
-    from errorkb.records.plain import canon_from_data, to_data
-    from errorkb.records.writer import dump_canon, dump_yaml
+if TYPE_CHECKING:  # the same names, for type checkers
+    from errorkb.records.decode import decode_canon as decode_canon
+    from errorkb.records.files import MAX_CANON_BYTES as MAX_CANON_BYTES
+    from errorkb.records.files import Loaded as Loaded
+    from errorkb.records.files import LoadResult as LoadResult
+    from errorkb.records.files import decode_text as decode_text
+    from errorkb.records.files import expected_id as expected_id
+    from errorkb.records.files import iter_json_records as iter_json_records
+    from errorkb.records.files import load_yaml_canon as load_yaml_canon
+    from errorkb.records.files import load_yaml_tree as load_yaml_tree
+    from errorkb.records.files import looks_like_json as looks_like_json
+    from errorkb.records.files import read_capped as read_capped
+    from errorkb.records.listing import canon_files as canon_files
+    from errorkb.records.nodes import parse_json as parse_json
+    from errorkb.records.nodes import parse_yaml as parse_yaml
+    from errorkb.records.plain import canon_from_data as canon_from_data
+    from errorkb.records.plain import to_data as to_data
+    from errorkb.records.writer import dump_canon as dump_canon
+    from errorkb.records.writer import dump_yaml as dump_yaml
