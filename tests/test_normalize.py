@@ -67,6 +67,15 @@ def test_go_panic_line() -> None:
     assert decisive(GO) == ["panic: assignment to entry in nil map"]
 
 
+def test_go_compiler_line_beside_a_ci_wrapper_line() -> None:
+    text = ("Run go build ./...\ninternal/auth/jwt.go:8:2: missing go.sum entry for module providing "
+            "package github.com/golang-jwt/jwt/v5\nError: Process completed with exit code 1.")
+    n = normalize(text)
+    assert [(n.text[s:e][:22], w) for s, e, w in n.decisive] == [
+        ("internal/auth/jwt.go:8", 1.0), ("Error: Process complet", 0.85)]
+    assert decisive(GO) == ["panic: assignment to entry in nil map"]  # a frame's file.go:5 is none
+
+
 def test_rust_error_line() -> None:
     text = "   Compiling x v0.1.0\nerror[E0382]: borrow of moved value: `v`\n --> src/main.rs:5:20"
     assert decisive(text) == ["error[E0382]: borrow of moved value: `v`"]

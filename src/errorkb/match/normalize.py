@@ -19,9 +19,11 @@ TIMESTAMP_PREFIX = re.compile(
     r"|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?: [\w.-]{1,64} [\w./-]{1,64}(?:\[\d{1,10}\])?:)?"
     r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?|[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{1,9})\]?[ \t]{0,8})")
 
-# How a line opens, in one match: a Java `Caused by:`, a Go panic or Rust error, or an exception.
+# How a line opens, in one match: a Java `Caused by:`; a Go panic, a Go compiler's or vet's
+# `file.go:line:col: message` (it prints no "error") or a Rust error; or an exception.
 _OPENING = re.compile(
-    r"(?P<caused>Caused by: )|(?P<panic>panic: |fatal error: |error(?:\[E\d{4}\])?: )"
+    r"(?P<caused>Caused by: )|(?P<panic>panic: |fatal error: |error(?:\[E\d{4}\])?: "
+    r"|[\w./-]{1,200}\.go:\d{1,7}:\d{1,5}: )"
     r"|(?P<exception>(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
     r"(?:Error|Exception|Exit|Interrupt|Warning|Fault)(?:\s?\[[\w-]{1,40}\])?(?::|$))")
 
