@@ -300,6 +300,46 @@ def test_words_several_canons_cover_alike_name_none_of_them(shares: list[float],
     assert [m.canon_id for m in ranked if m.known] == known
 
 
+@pytest.mark.parametrize(("said", "known"), [(0.0, False), (0.15, False), (0.3, True), (1.0, True)])
+def test_words_alone_must_also_name_the_canon(said: float, known: bool) -> None:
+    from errorkb.match import CandidateFacts, Normalized, rank
+    from errorkb.match.rank import LEXICAL_ONLY, NAMED_SHARE
+
+    text = "OCI runtime create failed: unable to start container process"
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset(),
+                      ("oci", "runtime", "create", "failed", "unable", "start", "container"))
+    facts = {0: CandidateFacts("a/0", "a", 20, frozenset(), frozenset())}
+    asked: list[int] = []
+
+    def named(key: int) -> float:
+        asked.append(key)
+        return said
+
+    [match] = rank(norm, [], [(0, 1.0)], facts, lambda key: make_canon(), named=named)
+    assert asked == [0] and match.known is known
+    assert match.score == pytest.approx(LEXICAL_ONLY * min(1.0, said / NAMED_SHARE))
+
+
+def test_a_generic_line_inside_a_canons_examples_does_not_name_it(tmp_path: Path) -> None:
+    root = tmp_path / "canon"
+    write_canon(root, make_canon(
+        id="gpu/nvml-mismatch", domain="gpu",
+        signature="Failed to initialize NVML: Driver/library version mismatch",
+        regex=r"Failed to initialize NVML: Driver/library version mismatch",
+        examples=["docker: Error response from daemon: OCI runtime create failed: unable to start "
+                  "container process: nvidia-container-cli: initialization error: nvml error: "
+                  "driver/library version mismatch",
+                  "Failed to initialize NVML: Driver/library version mismatch",
+                  "NVML library version: 535.129"]))
+    kb = open_kb(tmp_path, root)
+    generic = kb.lookup("OCI runtime create failed: unable to start container process")
+    assert not generic.found and [m.canon_id for m in generic.nearest] == ["gpu/nvml-mismatch"]
+    named = kb.lookup("nvidia-container-cli: initialization error: nvml error: "
+                      "driver/library version mismatch, OCI runtime create failed")
+    assert [m.canon_id for m in named.matches] == ["gpu/nvml-mismatch"]
+    assert named.matches[0].hit is None  # found by its words, which now name it
+
+
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
     """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
     from concurrent.futures import ThreadPoolExecutor

@@ -268,7 +268,8 @@ class KnowledgeBase:
         hits = store.engine.search(norm.text)
         return rank(norm, hits, store.lexical(norm.terms, 50, [h.key for h in hits]),
                     store.facts, store.canon, accept=_in_domain(store, domain),
-                    limit=max(1, min(limit, MAX_LIMIT)))
+                    limit=max(1, min(limit, MAX_LIMIT)),
+                    named=lambda key: store.named_share(key, norm.terms))
 
     def domains(self) -> dict[str, int]:
         return _domains(self.store)
@@ -315,7 +316,8 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     lexical = store.lexical(norm.terms, hits=hit_keys,
                             least_share=KNOWN_LEXICAL_SHARE if answered else None)
     ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
-                  accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3))
+                  accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3),
+                  named=lambda key: store.named_share(key, norm.terms))
     return norm, ranked
 
 

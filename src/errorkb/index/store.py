@@ -16,6 +16,7 @@ from errorkb.index.build import SCHEMA_VERSION, literal_tuples
 from errorkb.match import hyperscan_engine
 from errorkb.match.engine import PatternSpec, PrefilterEngine
 from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
+from errorkb.match.normalize import terms as words_of
 from errorkb.match.rank import CandidateFacts
 from errorkb.model import Canon
 from errorkb.records import canon_from_data
@@ -46,6 +47,7 @@ class IndexStore:
         self._lock = threading.Lock()
         # Per store, not per class, so a server that swaps in a new store frees the old one.
         self._cached_canon = lru_cache(maxsize=4096)(self._decode_canon)
+        self._name_words = lru_cache(maxsize=4096)(self._names_of)
         try:
             self._load(path, engine)
         except sqlite3.DatabaseError as exc:
@@ -127,6 +129,25 @@ class IndexStore:
         except (TypeError, ValueError) as exc:
             raise IndexUnavailable(f"index record {key} does not decode: {exc}",
                                    "run `errorkb build`") from None
+
+    def named_share(self, key: int, query_terms: Iterable[str]) -> float:
+        """How much of the canon's own name the query says: the largest idf-weighted share
+        of the words of its signature (English or Chinese) or of an alias that are among the
+        query's words."""
+        query = frozenset(query_terms)
+        weight, unknown = self._word_weight.get, self._unknown_weight
+        best = 0.0
+        for words in self._name_words(key):
+            total = sum([weight(word, unknown) for word in words])
+            said = sum([weight(word, unknown) for word in words if word in query])
+            if total and said / total > best:
+                best = said / total
+        return best
+
+    def _names_of(self, key: int) -> tuple[tuple[str, ...], ...]:
+        canon = self.canon(key)
+        names = [canon.signature, canon.signature_zh, *canon.aliases]
+        return tuple(words for words in (words_of(name) for name in names if name) if words)
 
     def canon_by_id(self, canon_id: str) -> Canon:
         key = self.key_of.get(canon_id)

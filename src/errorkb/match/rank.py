@@ -12,6 +12,10 @@ Parts (they add up to the score, clipped to [0, 1]):
   halved, so words alone need a near-complete cover of enough words to count as a match; and
   when more than two canons found by words alone cover them at least about as well, the words
   do not say which error it is: the part is shared out among them (2/k each of k such canons).
+  Words alone must also name the canon: a candidate they would make a known match keeps its
+  part in full only when the input holds at least `NAMED_SHARE` of one of the canon's names
+  (its signature or an alias, idf-weighted), and in proportion below that. A generic line
+  quoted inside a specific canon's examples ("OCI runtime create failed") names none of them.
 Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
 as `nearest`, marked as such.
 """
@@ -41,6 +45,7 @@ LEXICAL_WITH_REGEX = 0.1
 MIN_LEXICAL_TERMS = 5
 WORD_TIES = 2  # canons found by words alone that may cover the words equally and all count
 TIE_MARGIN = 0.03  # shares of the query's words this close count as equal
+NAMED_SHARE = 0.3  # the share of a canon's name the input must hold for words alone to count
 # The least share of the query's words a canon needs to be a known match on words alone:
 # 0.6 x share² with codes agreeing (0.075) and the environment fitting twice reaches 0.5.
 KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ONLY) ** 0.5
@@ -147,9 +152,11 @@ def _env_part(env: Environment, canon: Canon) -> float:
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
          facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
          env: Environment = NO_ENVIRONMENT, accept: Callable[[int], bool] | None = None,
-         limit: int | None = None) -> list[Match]:
+         limit: int | None = None, named: Callable[[int], float] | None = None) -> list[Match]:
     """The candidates (the best `limit` of them, or all) with their scores and parts, best
-    first. `accept` leaves out the candidates it refuses (a domain filter)."""
+    first. `accept` leaves out the candidates it refuses (a domain filter). `named` says how
+    much of a canon's name the input holds (0–1); asked only of a canon that words alone would
+    make a known match."""
     best_hit: dict[int, tuple[float, RegexHit]] = {}
     for hit in hits:
         weight = norm.line_weight(hit.start, hit.end)
@@ -177,8 +184,10 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
                      DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code)
         else:
             tied = len(word_shares) - bisect_left(word_shares, coverage - TIE_MARGIN)
-            parts = (0.0, 0.0, LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / tied),
-                     code / 2)
+            words = LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / tied)
+            if named is not None and words + code / 2 + ENV_FITS * 2 * with_env >= THRESHOLD:
+                words *= min(1.0, named(key) / NAMED_SHARE)
+            parts = (0.0, 0.0, words, code / 2)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
