@@ -76,6 +76,18 @@ def test_go_compiler_line_beside_a_ci_wrapper_line() -> None:
     assert decisive(GO) == ["panic: assignment to entry in nil map"]  # a frame's file.go:5 is none
 
 
+def test_a_systemd_status_line_saying_it_could_not_start_the_program_is_decisive() -> None:
+    text = ("● bot.service - Bot\n"
+            "     Active: activating (auto-restart) (Result: exit-code) since Mon 2026-12-07\n"
+            "    Process: 812 ExecStart=/opt/bot/run (code=exited, status=203/EXEC)\n"
+            "   Main PID: 812 (code=exited, status=203/EXEC)\n"
+            "Dec 07 09:12:01 host systemd[1]: bot.service: Control process exited, code=exited, "
+            "status=1/FAILURE\n"
+            "Dec 07 09:12:01 host systemd[1]: Failed to start Bot.")
+    lines = text.split("\n")
+    assert decisive(text) == [lines[2], lines[3], lines[5]]  # 1/FAILURE: the program's own output says more
+
+
 def test_rust_error_line() -> None:
     text = "   Compiling x v0.1.0\nerror[E0382]: borrow of moved value: `v`\n --> src/main.rs:5:20"
     assert decisive(text) == ["error[E0382]: borrow of moved value: `v`"]
@@ -114,9 +126,15 @@ def test_ansi_codes_are_removed() -> None:
     ("##[error]Process completed with exit code 137.", "exit:137"),
     ("HTTP/1.1 502 Bad Gateway", "http:502"),
     ("npm ERR! code ERESOLVE", "npm:ERESOLVE"),
+    ("Main PID: 2176 (code=exited, status=203/EXEC)", "systemd:203/EXEC"),
 ])
 def test_error_codes(text: str, code: str) -> None:
     assert code in extract_codes(text)
+
+
+def test_a_systemd_exit_status_is_not_an_http_status() -> None:
+    assert extract_codes("(code=exited, status=200/CHDIR)") == {"systemd:200/CHDIR"}
+    assert extract_codes("upstream answered status: 503") == {"http:503"}
 
 
 def test_log_levels_and_english_words_are_not_code_names() -> None:
@@ -176,8 +194,8 @@ PLAIN_CODES = {
     "name": re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b"),
     "ts": re.compile(r"\bTS(\d{4,5})\b"),
     "mysql": re.compile(r"\bERROR (\d{4}) \(\w{5}\)"),
-    "http": re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}([1-5]\d\d)\b",
-                       re.I),
+    "http": re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}"
+                       r"([1-5]\d\d)\b(?!/)", re.I),
     "exit": re.compile(r"\bexit(?:ed with)?(?: code| status)?[\s:=]{1,3}(1[0-9]{2}|[1-9]\d?)\b", re.I),
     "pg": re.compile(r"\bP(\d{4})\b(?=:| )"),
 }
@@ -193,7 +211,8 @@ PLAIN_MASKS = [
 PLAIN_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
                          r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
 TOKENS = ["ERROR", "Error", "ERR_X_Y", "EACCES", "WSAECONN", "TS2307", "P1001:", "ERROR 1045 (28000)",
-          "HTTP/1.1 404", "status code 500", "statuscode=503", "exit code 137", "exited with 1",
+          "HTTP/1.1 404", "status code 500", "statuscode=503", "status=203/EXEC", "exit code 137",
+          "exited with 1",
           "0x7fff", "0XAB", "deadbeef0123", "1.2.3.4:80", "fe80::1:2:3", "b:/c/", "/x/y:/z/w",
           "12345678-1234-1234-1234-123456789abc", "3.14", "C:\\x\\y", "Z:/", "é1", "٣4", "failed"]
 

@@ -44,6 +44,11 @@ _LEVEL = re.compile(_words_at_boundary([
     "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "PANIC", "SEVERE", "EMERG", "ALERT", "error", "fatal",
     "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
 
+# systemd's own exit statuses (200–243: EXEC, CHDIR, USER, ...) say that it could not start a
+# unit's program at all, so the program printed nothing: the status line is the only account
+# (`code=exited, status=203/EXEC`, in the journal and in parentheses in `systemctl status`).
+# 1/FAILURE or a signal says less than what the program or the kernel printed before it.
+_FAILED_STATUS = re.compile(r"code=exited, status=2[0-4]\d/[A-Z]")
 _ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fatal|错误)\]?[:\s]")
 # Error codes: strong keys that name an error whatever the wording around them.
 # Each pattern runs only when the lower-cased input holds one of its guard strings (and a digit
@@ -60,8 +65,11 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     ("ts", re.compile(r"T(?<!\w.)S(\d{4,5})\b"), ("ts",), True),
     ("mysql", re.compile(r"E(?<!\w.)RROR (\d{4}) \(\w{5}\)"), ("error ",), True),
     ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
+    # systemd's own exit statuses (status=203/EXEC) are not HTTP statuses.
+    ("systemd", re.compile(r"status=(\d{1,3}/[A-Z]{2,12})\b"), ("status=",), True),
     ("http", re.compile(r"(?-i:[HhSs])(?<!\w.)(?:(?<=[Hh])TTP(?:/\d(?:\.\d)?)?|(?<=[Ss])tatus(?: code)?"
-                        r"|(?<=[Ss])tatuscode)[\s:=]{1,3}([1-5]\d\d)\b", re.I), ("http", "status"), True),
+                        r"|(?<=[Ss])tatuscode)[\s:=]{1,3}([1-5]\d\d)\b(?!/)", re.I),
+     ("http", "status"), True),
     ("exit", re.compile(r"(?-i:[Ee])(?<!\w.)xit(?:ed with)?(?: code| status)?[\s:=]{1,3}"
                         r"(1[0-9]{2}|[1-9]\d?)\b", re.I), ("exit",), True),
     ("aws", re.compile(r"An error occurred \((\w{3,60})\)"), ("an error occurred (",), False),
@@ -239,10 +247,12 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
         pick(exception_lines[-1], 1.0)
         for i in exception_lines[:-1]:
             pick(i, 0.8 if not caused_by else 0.7)
-    # Beside an exception, a line that opens with an error level still says what failed.
+    # Beside an exception, a line that opens with an error level still says what failed; so
+    # does a systemd status line with a failed process's exit status (it prints no "error").
     level, weight = (_LEVEL, 0.9) if not picked else (_ERROR_OPENING, 0.85)
     for i, s in enumerate(stripped):
-        if level.search(s) and not _FRAME.match(lines[i]):
+        if ((level.search(s) or ("status=" in s and _FAILED_STATUS.search(s)))
+                and not _FRAME.match(lines[i])):
             pick(i, weight)
     if not picked:
         content = [i for i, s in enumerate(stripped) if s.strip()]

@@ -51,7 +51,7 @@ NAMED_SHARE = 0.3  # the share of a canon's name the input must hold for words a
 KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ONLY) ** 0.5
 
 PART_NAMES = ("regex", "decisive", "lexical", "codes", "environment")
-NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg"})
+NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg", "systemd"})
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
             "ios": "ios", "freebsd": "freebsd"}
