@@ -340,6 +340,35 @@ def test_a_generic_line_inside_a_canons_examples_does_not_name_it(tmp_path: Path
     assert named.matches[0].hit is None  # found by its words, which now name it
 
 
+@pytest.mark.parametrize("linked_by", ["preceded_by", "leads_to"])
+def test_a_cause_ranks_above_its_consequence_when_both_hit(linked_by: str) -> None:
+    from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+    from errorkb.model import Transition
+
+    text = "kernel: Out of memory: Killed process 401\napp.service: code=killed, status=9/KILL"
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset(), ("memory", "killed"))
+    # The consequence's regex is the more specific one: without the link it would rank first.
+    facts = {0: CandidateFacts("a/cause", "a", 10, frozenset(), frozenset()),
+             1: CandidateFacts("a/consequence", "a", 30, frozenset(), frozenset())}
+    graphs = {0: TransitionGraph(leads_to=[Transition(error_id="a/consequence")]),
+              1: TransitionGraph(preceded_by=[Transition(error_id="a/cause")])}
+    canons = {key: make_canon(id=facts[key].id, transition_graph=graphs[key]
+                              if (key == 0) == (linked_by == "leads_to") else TransitionGraph())
+              for key in facts}
+    hits = [RegexHit(0, 0, 20, (), ()), RegexHit(1, 45, len(text), (), ())]
+    ranked = rank(norm, hits, [], facts, canons.__getitem__)
+    assert [m.canon_id for m in ranked] == ["a/cause", "a/consequence"]
+    assert ranked[1].parts["consequence"] < 0 and "consequence" not in ranked[0].parts
+    assert ranked[0].score > ranked[1].score == pytest.approx(sum(ranked[1].parts.values()))
+    [alone] = rank(norm, hits[1:], [], facts, canons.__getitem__)
+    assert "consequence" not in alone.parts  # only its cause's hit makes it the consequence
+    mutual = {key: make_canon(id=facts[key].id, transition_graph=TransitionGraph(
+        leads_to=[Transition(error_id=facts[1 - key].id)])) for key in facts}  # neither is the cause
+    ranked = rank(norm, hits, [], facts, mutual.__getitem__)
+    assert [m.canon_id for m in ranked] == ["a/consequence", "a/cause"]
+    assert not any("consequence" in m.parts for m in ranked)
+
+
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
     """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
     from concurrent.futures import ThreadPoolExecutor

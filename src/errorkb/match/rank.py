@@ -16,6 +16,9 @@ Parts (they add up to the score, clipped to [0, 1]):
   part in full only when the input holds at least `NAMED_SHARE` of one of the canon's names
   (its signature or an alias, idf-weighted), and in proportion below that. A generic line
   quoted inside a specific canon's examples ("OCI runtime create failed") names none of them.
+- `consequence`: the canon's cause is a known match in the same input (the consequence's
+  `preceded_by`, or the cause's `leads_to`): the cause is the one to fix, so the consequence
+  goes just below it (and stays a known match if it was one).
 Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
 as `nearest`, marked as such.
 """
@@ -38,6 +41,7 @@ SPECIFIC_CHARS = 30
 DECISIVE = 0.15
 CODE_AGREES = 0.15
 CODE_CONFLICTS = -0.2
+CONSEQUENCE_GAP = 0.01  # how far below its cause a consequence goes
 ENV_FITS = 0.05
 ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
@@ -50,7 +54,7 @@ NAMED_SHARE = 0.3  # the share of a canon's name the input must hold for words a
 # 0.6 x share² with codes agreeing (0.075) and the environment fitting twice reaches 0.5.
 KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ONLY) ** 0.5
 
-PART_NAMES = ("regex", "decisive", "lexical", "codes", "environment")
+PART_NAMES = ("regex", "decisive", "lexical", "codes", "consequence", "environment")
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg", "systemd"})
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
@@ -149,6 +153,40 @@ def _env_part(env: Environment, canon: Canon) -> float:
     return score
 
 
+def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
+                canon_of: Callable[[int], Canon]) -> dict[int, set[int]]:
+    """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
+    (its `preceded_by`, their `leads_to`); canons that name each other cause neither."""
+    key_of = {facts[key].id: key for key in keys if key in facts}
+    causes: dict[int, set[int]] = {}
+    for key in key_of.values():
+        graph = canon_of(key).transition_graph
+        for edge in graph.preceded_by:
+            if key_of.get(edge.error_id, key) != key:
+                causes.setdefault(key, set()).add(key_of[edge.error_id])
+        for edge in graph.leads_to:
+            if key_of.get(edge.error_id, key) != key:
+                causes.setdefault(key_of[edge.error_id], set()).add(key)
+    return {key: {cause for cause in found if key not in causes.get(cause, ())}
+            for key, found in causes.items()}
+
+
+def _below_causes(scored: list[tuple[float, str, int, tuple[float, ...]]],
+                  causes: dict[int, set[int]]) -> list[tuple[float, str, int, tuple[float, ...]]]:
+    """A canon whose cause is a known match in the same input goes just below it (the
+    `consequence` part); a known match stays one."""
+    score_of = {key: -negated for negated, _, key, _ in scored}
+    placed = []
+    for negated, canon_id, key, parts in scored:
+        known_causes = [score_of[c] for c in causes.get(key, ()) if score_of.get(c, 0.0) >= THRESHOLD]
+        if known_causes and -negated >= max(known_causes):
+            place = max(max(known_causes) - CONSEQUENCE_GAP, min(-negated, THRESHOLD))
+            parts = (*parts[:4], place - sum(parts), *parts[5:])
+            negated = -place
+        placed.append((negated, canon_id, key, parts))
+    return sorted(placed)
+
+
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
          facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
          env: Environment = NO_ENVIRONMENT, accept: Callable[[int], bool] | None = None,
@@ -181,17 +219,19 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
         parts: tuple[float, ...]
         if key in best_hit:
             parts = (REGEX_BASE + REGEX_SPECIFICITY * min(1.0, fact.weight / SPECIFIC_CHARS),
-                     DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code)
+                     DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code, 0.0)
         else:
             tied = len(word_shares) - bisect_left(word_shares, coverage - TIE_MARGIN)
             words = LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / tied)
             if named is not None and words + code / 2 + ENV_FITS * 2 * with_env >= THRESHOLD:
                 words *= min(1.0, named(key) / NAMED_SHARE)
-            parts = (0.0, 0.0, words, code / 2)
+            parts = (0.0, 0.0, words, code / 2, 0.0)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
     scored.sort()
+    if len(best_hit) > 1:
+        scored = _below_causes(scored, _causes_hit(best_hit, facts, canon_of))
     return [Match(key, canon_id, -negated, parts, best_hit[key][1] if key in best_hit else None,
                   norm.text, -negated >= THRESHOLD)
             for negated, canon_id, key, parts in scored[:limit]]
