@@ -369,6 +369,20 @@ def test_a_cause_ranks_above_its_consequence_when_both_hit(linked_by: str) -> No
     assert not any("consequence" in m.parts for m in ranked)
 
 
+def test_a_long_running_face_warms_up_before_lookups_need_it(
+        tmp_path: Path, corpus: Path, engine: str) -> None:
+    from errorkb.index import IndexStore
+
+    kb = open_kb(tmp_path, corpus, engine=engine)
+    kb.warm_up().join(timeout=60)
+    assert kb.store.warm() == (0, 0)  # nothing left for a lookup to compile or decode
+    fresh = IndexStore(kb.store.path, engine)
+    kb.swap_store(fresh)  # a newly published corpus: warmed before it answers
+    assert kb.store is fresh and fresh.warm() == (0, 0)
+    assert IndexStore(kb.store.path, engine).warm() == (2, 2)  # both canons' regexes and records
+    assert kb.lookup("read ECONNRESET").matches[0].canon_id == "net/reset"
+
+
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
     """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
     from concurrent.futures import ThreadPoolExecutor

@@ -10,6 +10,7 @@ database to the matcher, and answers lookups, searches, details and chains.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ class KnowledgeBase:
         self.store = store
         self.stale = stale
         self.outcomes = outcomes
+        self._warm = False
 
     @classmethod
     def open(cls, corpus: Sequence[Path], *, cache_dir: Path, index_path: Path | None = None,
@@ -123,10 +125,22 @@ class KnowledgeBase:
                               swap=self.swap_store, engine=engine,
                               poll_seconds=poll_seconds).start()
 
+    def warm_up(self) -> threading.Thread:
+        """Compile every canon regex and decode the canons (`IndexStore.warm`) in a background
+        thread, and those of each newly swapped-in store before it answers: for long-running
+        faces, so that an input's first lookup does not pay RE2's compile of its candidates
+        (60–120 µs each) or the decoding of the canons it shows. Lookups go on meanwhile."""
+        self._warm = True
+        thread = threading.Thread(target=self.store.warm, name="errorkb-warm-up", daemon=True)
+        thread.start()
+        return thread
+
     def swap_store(self, store: IndexStore) -> None:
         """Answer from `store` from now on. Calls in flight finish on the store they started
         with; the old store (and its file handle) goes to the garbage collector once no call
         holds it."""
+        if self._warm:
+            store.warm()
         self.store = store
         self.stale = False
 

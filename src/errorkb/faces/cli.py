@@ -554,6 +554,7 @@ def mcp_command(settings: Settings, allow_paths: tuple[Path, ...], corpus: tuple
 
     kb = open_kb(settings, corpus, no_bundled)
     kb.outcomes = writable_store(settings)  # report_outcome writes (local user)
+    kb.warm_up()
     url = settings.corpus_db()
     if url is not None:
         kb.follow_published(url, cache_dir=settings.cache_dir, poll_seconds=settings.poll_seconds)
@@ -590,6 +591,7 @@ def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[
 
     kb = open_kb(settings, corpus, no_bundled)
     kb.outcomes = writable_store(settings)
+    kb.warm_up()
     url = settings.corpus_db()
     if url is not None:
         handler = logging.StreamHandler()

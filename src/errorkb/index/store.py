@@ -22,6 +22,7 @@ from errorkb.model import Canon
 from errorkb.records import canon_from_data
 
 ENGINES = ("auto", "hyperscan", "prefilter")
+CANON_CACHE = 4096  # decoded canons kept per store
 # Words bring candidates while a canon not yet found could still reach this share of the query:
 # below half, words alone never make a known match (they may still be the nearest candidates).
 NEAREST_SHARE = 0.5
@@ -46,7 +47,7 @@ class IndexStore:
         self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         # Per store, not per class, so a server that swaps in a new store frees the old one.
-        self._cached_canon = lru_cache(maxsize=4096)(self._decode_canon)
+        self._cached_canon = lru_cache(maxsize=CANON_CACHE)(self._decode_canon)
         self._name_words = lru_cache(maxsize=4096)(self._names_of)
         try:
             self._load(path, engine)
@@ -118,6 +119,17 @@ class IndexStore:
 
     def canon(self, key: int) -> Canon:
         return self._cached_canon(key)
+
+    def warm(self) -> tuple[int, int]:
+        """Compile every regex, and decode every canon when they all fit the cache, so that
+        no lookup pays for either (a long-running face calls this once). Returns how many
+        regexes were compiled and canons decoded."""
+        compiled = self.engine.compile_all()
+        before = self._cached_canon.cache_info().currsize
+        if self._count <= CANON_CACHE:
+            for key in self.facts:
+                self._cached_canon(key)
+        return compiled, self._cached_canon.cache_info().currsize - before
 
     def _decode_canon(self, key: int) -> Canon:
         with self._lock:  # one connection, used from the server's worker threads

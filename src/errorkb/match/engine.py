@@ -123,6 +123,14 @@ class Verifier:
                                      span.groups, span.named))
         return hits
 
+    def compile_all(self) -> int:
+        """Compile every pattern not compiled yet, so that no lookup pays for it; returns how
+        many were compiled."""
+        todo = [key for key in self._specs if key not in self._matchers]
+        for key in todo:
+            self._compile(key)
+        return len(todo)
+
     def _compile(self, key: int) -> ByteMatcher | None:
         matcher = None
         spec = self._specs.get(key)
@@ -165,6 +173,9 @@ class PrefilterEngine:
         """The lower-cased literals whose presence may make some pattern a candidate: where a
         scan looks (patterns without literals never trigger)."""
         return list(self._table.literals)
+
+    def compile_all(self) -> int:
+        return self._verifier.compile_all()
 
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         """Hits of the candidate patterns (or of `keys`), each verified under RE2."""

@@ -265,6 +265,9 @@ class HyperscanEngine:
     def trigger_literals(self) -> list[str]:
         return list(self._table.literals)
 
+    def compile_all(self) -> int:
+        return self._verifier.compile_all()
+
     def search(self, text: str, keys: Sequence[int] | None = None) -> list[RegexHit]:
         data = text.encode("utf-8", "surrogatepass")
         return self._verifier.verify(text, self._candidates(text, data) if keys is None else keys,
