@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from errorkb.errors import IndexUnavailable
 from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.model import Confusion, TransitionGraph
@@ -381,6 +382,26 @@ def test_a_long_running_face_warms_up_before_lookups_need_it(
     assert kb.store is fresh and fresh.warm() == (0, 0)
     assert IndexStore(kb.store.path, engine).warm() == (2, 2)  # both canons' regexes and records
     assert kb.lookup("read ECONNRESET").matches[0].canon_id == "net/reset"
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_opening_an_index_leaves_the_garbage_collector_as_it_was(tmp_path: Path, corpus: Path,
+                                                                collecting: bool) -> None:
+    import gc
+
+    from errorkb.index import IndexStore
+
+    path = open_kb(tmp_path, corpus).store.path
+    was = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        IndexStore(path)
+        assert gc.isenabled() is collecting
+        with pytest.raises(IndexUnavailable):
+            IndexStore(tmp_path / "canon" / "net" / "reset.yaml")  # not an index: fails inside
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:

@@ -83,7 +83,7 @@ def canon_codes(canon: Canon) -> list[str]:
 
 
 def literal_tuples(literals: list[list[list[str]]]) -> tuple[tuple[tuple[str, ...], ...], ...]:
-    return tuple(tuple(tuple(strings) for strings in alternative) for alternative in literals)
+    return tuple([tuple([tuple(strings) for strings in alternative]) for alternative in literals])
 
 
 def canon_terms(canon: Canon) -> list[str]:
