@@ -127,6 +127,8 @@ def test_ansi_codes_are_removed() -> None:
     ("HTTP/1.1 502 Bad Gateway", "http:502"),
     ("npm ERR! code ERESOLVE", "npm:ERESOLVE"),
     ("Main PID: 2176 (code=exited, status=203/EXEC)", "systemd:203/EXEC"),
+    ("  severity: 'FATAL',\n  code: '28P01',", "sqlstate:28P01"),  # node-postgres error object
+    ("  errno: 1045,\n  sqlState: '28000',", "sqlstate:28000"),  # mysql / mysql2
 ])
 def test_error_codes(text: str, code: str) -> None:
     assert code in extract_codes(text)

@@ -65,6 +65,8 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     ("ts", re.compile(r"T(?<!\w.)S(\d{4,5})\b"), ("ts",), True),
     ("mysql", re.compile(r"E(?<!\w.)RROR (\d{4}) \(\w{5}\)"), ("error ",), True),
     ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
+    # A driver's error object as Node prints it: node-postgres `code: '28P01'`, mysql `sqlState: '28000'`.
+    ("sqlstate", re.compile(r"\b(?:code|sqlState): '(\d[0-9A-Z]{4})'"), ("code: '", "sqlstate: '"), True),
     # systemd's own exit statuses (status=203/EXEC) are not HTTP statuses.
     ("systemd", re.compile(r"status=(\d{1,3}/[A-Z]{2,12})\b"), ("status=",), True),
     ("http", re.compile(r"(?-i:[HhSs])(?<!\w.)(?:(?<=[Hh])TTP(?:/\d(?:\.\d)?)?|(?<=[Ss])tatus(?: code)?"
