@@ -404,6 +404,21 @@ def test_opening_an_index_leaves_the_garbage_collector_as_it_was(tmp_path: Path,
         (gc.enable if was else gc.disable)()
 
 
+def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path) -> None:
+    root = tmp_path / "canon"
+    for slug, code in (("pg-password", "28P01"), ("pg-hba", "28000"), ("pg-role", "28000"),
+                       ("mongo-dup", "11000")):
+        write_canon(root, make_canon(id=f"db/{slug}", domain="db", signature=f"{slug} failed",
+                                     regex=f"{slug} failed", error_code=code,
+                                     examples=[f"{slug} failed", f"x: {slug} failed", f"{slug} failed!"]))
+    kb = open_kb(tmp_path, root)
+    cut_short = "  name: 'error',\n  severity: 'FATAL',\n  code: '28P01',\n  routine: 'auth_failed' }"
+    [match] = kb.lookup(cut_short).matches  # the message line is missing; the SQLSTATE is not
+    assert match.canon_id == "db/pg-password" and match.parts == {"codes": 0.5}
+    assert not kb.lookup("  severity: 'FATAL',\n  code: '28000',").found  # two canons name it
+    assert not kb.lookup("E11000 duplicate, code: '11000',").found  # 11000 is no SQLSTATE class
+
+
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
     """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
     from concurrent.futures import ThreadPoolExecutor

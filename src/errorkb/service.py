@@ -283,7 +283,8 @@ class KnowledgeBase:
         return rank(norm, hits, store.lexical(norm.terms, 50, [h.key for h in hits]),
                     store.facts, store.canon, accept=_in_domain(store, domain),
                     limit=max(1, min(limit, MAX_LIMIT)),
-                    named=lambda key: store.named_share(key, norm.terms))
+                    named=lambda key: store.named_share(key, norm.terms),
+                    owned=store.owners(norm.codes) if norm.codes else ())
 
     def domains(self) -> dict[str, int]:
         return _domains(self.store)
@@ -331,7 +332,8 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
                             least_share=KNOWN_LEXICAL_SHARE if answered else None)
     ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
                   accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3),
-                  named=lambda key: store.named_share(key, norm.terms))
+                  named=lambda key: store.named_share(key, norm.terms),
+                  owned=store.owners(norm.codes) if norm.codes else ())
     return norm, ranked
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -26,7 +27,7 @@ from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_files, to_data
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,11 +75,17 @@ def corpus_fingerprint(paths: Sequence[Path]) -> str:
     return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
 
 
+# A SQLSTATE by its shape: one of the standard's or PostgreSQL's classes, then three characters.
+_SQLSTATE = re.compile(r"(?:0[0-9A-Z]|2[0-9A-F]|3[4-9BDF]|4[024]|5[3-8]|72|F0|HV|P0|XX)[0-9A-Z]{3}")
+
+
 def canon_codes(canon: Canon) -> list[str]:
     texts = [canon.signature, *canon.aliases, canon.error_code or ""]
     found = set(extract_codes("\n".join(texts)))
     if canon.error_code:
         found |= extract_codes(canon.error_code) or {f"name:{canon.error_code.upper()}"}
+        if _SQLSTATE.fullmatch(canon.error_code):
+            found.add(f"sqlstate:{canon.error_code}")  # 28P01 as the input's SQLSTATE 28P01
     return sorted(found)
 
 

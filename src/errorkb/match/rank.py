@@ -5,7 +5,10 @@ Parts (they add up to the score, clipped to [0, 1]):
   (specificity), not for how much text a `.*` swallowed.
 - `decisive`: the hit is on a decisive line (the exception line, the root `Caused by:`, the
   panic line, the log line that says error), not elsewhere in the input.
-- `codes`: the input names an error code the canon names (or a different code of the same kind).
+- `codes`: the input names an error code the canon names (or a different code of the same kind);
+  a code that only this canon names (`owned`: SQLSTATE 28P01, TS2307, ERROR 1045, ...) counts
+  `CODE_ALONE` without a regex hit, enough for a known match: a message cut short or printed in
+  another language still names its error by its code.
 - `environment`: `--env` names a product/version or OS the canon is about (or another OS).
 - `lexical`: the share of the input's decisive words found in the canon (idf-weighted);
   without a regex hit it is squared, scaled down under five query words, and code agreement
@@ -41,6 +44,7 @@ SPECIFIC_CHARS = 30
 DECISIVE = 0.15
 CODE_AGREES = 0.15
 CODE_CONFLICTS = -0.2
+CODE_ALONE = 0.5
 CONSEQUENCE_GAP = 0.01  # how far below its cause a consequence goes
 ENV_FITS = 0.05
 ENV_OTHER_OS = -0.05
@@ -190,11 +194,13 @@ def _below_causes(scored: list[tuple[float, str, int, tuple[float, ...]]],
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
          facts: Mapping[int, CandidateFacts], canon_of: Callable[[int], Canon],
          env: Environment = NO_ENVIRONMENT, accept: Callable[[int], bool] | None = None,
-         limit: int | None = None, named: Callable[[int], float] | None = None) -> list[Match]:
+         limit: int | None = None, named: Callable[[int], float] | None = None,
+         owned: Iterable[int] = ()) -> list[Match]:
     """The candidates (the best `limit` of them, or all) with their scores and parts, best
     first. `accept` leaves out the candidates it refuses (a domain filter). `named` says how
     much of a canon's name the input holds (0–1); asked only of a canon that words alone would
-    make a known match."""
+    make a known match. `owned`: the canons that alone name one of the input's codes."""
+    owned = set(owned)
     best_hit: dict[int, tuple[float, RegexHit]] = {}
     for hit in hits:
         weight = norm.line_weight(hit.start, hit.end)
@@ -210,7 +216,7 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
     codes = norm.codes
     # (-score, canon id, key, parts as PART_NAMES values): sorted as they are, best first
     scored: list[tuple[float, str, int, tuple[float, ...]]] = []
-    for key in best_hit.keys() | lexical_scores.keys():
+    for key in best_hit.keys() | lexical_scores.keys() | owned:
         fact = facts.get(key)
         if fact is None or (accept is not None and not accept(key)):
             continue
@@ -222,10 +228,10 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
                      DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code, 0.0)
         else:
             tied = len(word_shares) - bisect_left(word_shares, coverage - TIE_MARGIN)
-            words = LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / tied)
+            words = LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / max(1, tied))
             if named is not None and words + code / 2 + ENV_FITS * 2 * with_env >= THRESHOLD:
                 words *= min(1.0, named(key) / NAMED_SHARE)
-            parts = (0.0, 0.0, words, code / 2, 0.0)
+            parts = (0.0, 0.0, words, CODE_ALONE if key in owned else code / 2, 0.0)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
