@@ -59,6 +59,7 @@ NAMED_SHARE = 0.3  # the share of a canon's name the input must hold for words a
 KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ONLY) ** 0.5
 
 PART_NAMES = ("regex", "decisive", "lexical", "codes", "consequence", "environment")
+_CONSEQUENCE = PART_NAMES.index("consequence")
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg", "systemd"})
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
@@ -185,7 +186,7 @@ def _below_causes(scored: list[tuple[float, str, int, tuple[float, ...]]],
         known_causes = [score_of[c] for c in causes.get(key, ()) if score_of.get(c, 0.0) >= THRESHOLD]
         if known_causes and -negated >= max(known_causes):
             place = max(max(known_causes) - CONSEQUENCE_GAP, min(-negated, THRESHOLD))
-            parts = (*parts[:4], place - sum(parts), *parts[5:])
+            parts = (*parts[:_CONSEQUENCE], place - sum(parts), *parts[_CONSEQUENCE + 1:])
             negated = -place
         placed.append((negated, canon_id, key, parts))
     return sorted(placed)
