@@ -404,6 +404,21 @@ def test_opening_an_index_leaves_the_garbage_collector_as_it_was(tmp_path: Path,
         (gc.enable if was else gc.disable)()
 
 
+def test_a_summary_canon_ranks_below_any_other_error_found_with_it() -> None:
+    from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+
+    text = "Module not found: Error: Can't resolve './Header'\nnpm ERR! code ELIFECYCLE"
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset(), ("resolve", "elifecycle"))
+    facts = {0: CandidateFacts("a/cant-resolve", "a", 10, frozenset(), frozenset()),
+             1: CandidateFacts("a/elifecycle", "a", 30, frozenset(), frozenset())}
+    canons = {0: make_canon(id="a/cant-resolve"), 1: make_canon(id="a/elifecycle", tags=["summary"])}
+    hits = [RegexHit(0, 0, 45, (), ()), RegexHit(1, 50, len(text), (), ())]
+    assert [m.canon_id for m in rank(norm, hits, [], facts, canons.__getitem__)] == [
+        "a/cant-resolve", "a/elifecycle"]
+    [alone] = rank(norm, hits[1:], [], facts, canons.__getitem__)
+    assert alone.known and "consequence" not in alone.parts  # alone, the summary is the answer
+
+
 def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path) -> None:
     root = tmp_path / "canon"
     for slug, code in (("pg-password", "28P01"), ("pg-hba", "28000"), ("pg-role", "28000"),

@@ -129,6 +129,8 @@ def test_ansi_codes_are_removed() -> None:
     ("Main PID: 2176 (code=exited, status=203/EXEC)", "systemd:203/EXEC"),
     ("  severity: 'FATAL',\n  code: '28P01',", "sqlstate:28P01"),  # node-postgres error object
     ("  errno: 1045,\n  sqlState: '28000',", "sqlstate:28000"),  # mysql / mysql2
+    ("For more information about this error, try `rustc --explain E0277`.", "rust:E0277"),
+    ("connect() failed (113: Host is unreachable) while connecting to upstream", "errno:113"),  # nginx
 ])
 def test_error_codes(text: str, code: str) -> None:
     assert code in extract_codes(text)

@@ -61,7 +61,9 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
      ("errno",), True),
     ("name", re.compile(r"(E(?<!\w.)[A-Z]{3,15}|W(?<!\w.)SAE[A-Z]{3,15}|E(?<!\w.)RR_[A-Z0-9_]{3,60})\b"),
      ("e",), False),
-    ("rust", re.compile(r"\berror\[(E\d{4})\]"), ("error[",), True),
+    ("rust", re.compile(r"\berror\[(E\d{4})\]|--explain (E\d{4})\b"), ("error[", "--explain"), True),
+    # nginx prints errno and strerror in parentheses: `connect() failed (113: Host is unreachable)`.
+    ("errno", re.compile(r"\bfailed \((\d{1,3}): [A-Z][a-z]"), ("failed (",), True),
     ("ts", re.compile(r"T(?<!\w.)S(\d{4,5})\b"), ("ts",), True),
     ("mysql", re.compile(r"E(?<!\w.)RROR (\d{4}) \(\w{5}\)"), ("error ",), True),
     ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
