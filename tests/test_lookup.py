@@ -406,6 +406,7 @@ def test_opening_an_index_leaves_the_garbage_collector_as_it_was(tmp_path: Path,
 
 def test_a_summary_canon_ranks_below_any_other_error_found_with_it() -> None:
     from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+    from errorkb.model import Transition
 
     text = "Module not found: Error: Can't resolve './Header'\nnpm ERR! code ELIFECYCLE"
     norm = Normalized(text, ((0, len(text), 1.0),), frozenset(), ("resolve", "elifecycle"))
@@ -417,6 +418,14 @@ def test_a_summary_canon_ranks_below_any_other_error_found_with_it() -> None:
         "a/cant-resolve", "a/elifecycle"]
     [alone] = rank(norm, hits[1:], [], facts, canons.__getitem__)
     assert alone.known and "consequence" not in alone.parts  # alone, the summary is the answer
+    # A chain: the summary goes below the generic canon, which goes below the specific one,
+    # although the generic one scored highest before either moved.
+    facts[2] = CandidateFacts("a/generic", "a", 40, frozenset(), frozenset())
+    canons[2] = make_canon(id="a/generic", transition_graph=TransitionGraph(
+        preceded_by=[Transition(error_id="a/cant-resolve")]))
+    ranked = rank(norm, [*hits, RegexHit(2, 0, 45, (), ())], [], facts, canons.__getitem__)
+    assert [m.canon_id for m in ranked] == ["a/cant-resolve", "a/generic", "a/elifecycle"]
+    assert all(m.known for m in ranked) and ranked[0].score > ranked[1].score > ranked[2].score
 
 
 def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path) -> None:

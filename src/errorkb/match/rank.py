@@ -185,18 +185,27 @@ def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
 
 def _below_causes(scored: list[tuple[float, str, int, tuple[float, ...]]],
                   causes: dict[int, set[int]]) -> list[tuple[float, str, int, tuple[float, ...]]]:
-    """A canon whose cause is a known match in the same input goes just below it (the
-    `consequence` part); a known match stays one."""
+    """A canon whose causes are known matches in the same input goes just below all of them
+    (the `consequence` part); a known match stays one. A chain of causes (a summary below a
+    generic canon below a specific one) settles in as many passes as it is long."""
     score_of = {key: -negated for negated, _, key, _ in scored}
-    placed = []
-    for negated, canon_id, key, parts in scored:
-        known_causes = [score_of[c] for c in causes.get(key, ()) if score_of.get(c, 0.0) >= THRESHOLD]
-        if known_causes and -negated >= max(known_causes):
-            place = max(max(known_causes) - CONSEQUENCE_GAP, min(-negated, THRESHOLD))
-            parts = (*parts[:_CONSEQUENCE], place - sum(parts), *parts[_CONSEQUENCE + 1:])
-            negated = -place
-        placed.append((negated, canon_id, key, parts))
-    return sorted(placed)
+    parts_of = {key: parts for _, _, key, parts in scored}
+    for _ in range(len(causes) + 1):
+        moved = False
+        for key, found in causes.items():
+            known = [score_of[c] for c in found if score_of.get(c, 0.0) >= THRESHOLD]
+            if key not in score_of or not known or score_of[key] < min(known):
+                continue
+            place = max(min(known) - CONSEQUENCE_GAP, min(score_of[key], THRESHOLD))
+            if place < score_of[key]:
+                parts = parts_of[key]
+                others = sum(parts) - parts[_CONSEQUENCE]
+                parts_of[key] = (*parts[:_CONSEQUENCE], place - others, *parts[_CONSEQUENCE + 1:])
+                score_of[key] = place
+                moved = True
+        if not moved:
+            break
+    return sorted((-score_of[key], canon_id, key, parts_of[key]) for _, canon_id, key, _ in scored)
 
 
 def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int, float]],
