@@ -284,7 +284,7 @@ class KnowledgeBase:
                     store.facts, store.canon, accept=_in_domain(store, domain),
                     limit=max(1, min(limit, MAX_LIMIT)),
                     named=lambda key: store.named_share(key, norm.terms),
-                    owned=store.owners(norm.codes) if norm.codes else ())
+                    owned=store.owners(norm.codes))
 
     def domains(self) -> dict[str, int]:
         return _domains(self.store)
@@ -333,7 +333,7 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
                   accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3),
                   named=lambda key: store.named_share(key, norm.terms),
-                  owned=store.owners(norm.codes) if norm.codes else ())
+                  owned=store.owners(norm.codes))
     return norm, ranked
 
 
