@@ -404,6 +404,22 @@ def test_opening_an_index_leaves_the_garbage_collector_as_it_was(tmp_path: Path,
         (gc.enable if was else gc.disable)()
 
 
+def test_a_big_index_is_collected_once_after_loading(tmp_path: Path, corpus: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from errorkb.index import IndexStore, store
+
+    path = open_kb(tmp_path, corpus).store.path
+    calls: list[tuple[object, ...]] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: calls.append(args) or 0)
+    IndexStore(path)
+    assert calls == []  # two canons: the collections after loading are short
+    monkeypatch.setattr(store, "COLLECT_AFTER_LOADING", 1)
+    IndexStore(path)
+    assert calls == [()]
+
+
 def test_a_summary_canon_ranks_below_any_other_error_found_with_it() -> None:
     from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
     from errorkb.model import Transition
