@@ -457,6 +457,10 @@ def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path)
     assert match.canon_id == "db/pg-password" and match.parts == {"codes": 0.5}
     assert not kb.lookup("  severity: 'FATAL',\n  code: '28000',").found  # two canons name it
     assert not kb.lookup("E11000 duplicate, code: '11000',").found  # 11000 is no SQLSTATE class
+    write_canon(root, make_canon(id="db/teapot", domain="db", signature="HTTP 418 teapot reply",
+                                 regex="teapot reply", examples=["teapot reply", "a teapot reply",
+                                                                 "teapot reply!"]))
+    assert not open_kb(tmp_path, root).lookup("upstream answered status code 418").found  # vague
 
 
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:

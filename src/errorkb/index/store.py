@@ -26,7 +26,7 @@ from errorkb.records import canon_from_data
 ENGINES = ("auto", "hyperscan", "prefilter")
 CANON_CACHE = 4096  # decoded canons kept per store
 COLLECT_AFTER_LOADING = 10_000  # canons; below this the collections after loading are short
-_NONE: frozenset[str] = frozenset()  # most canons name no error code
+_NO_CODES: frozenset[str] = frozenset()  # most canons name no error code
 # Codes that say how something ended rather than which error it was.
 VAGUE_CODES = ("http:", "exit:")
 # Words bring candidates while a canon not yet found could still reach this share of the query:
@@ -96,7 +96,7 @@ class IndexStore:
             "FROM canons")
         for key, canon_id, domain, regex, case_sensitive, literals, weight, codes, terms in rows:
             self.facts[key] = CandidateFacts(canon_id, domain, weight,
-                                             frozenset(json.loads(codes)) if codes != "[]" else _NONE,
+                                             frozenset(json.loads(codes)) if codes != "[]" else _NO_CODES,
                                              frozenset(json.loads(terms)))
             self.key_of[canon_id] = key
             specs.append(PatternSpec(key, regex, bool(case_sensitive),
@@ -107,7 +107,9 @@ class IndexStore:
         holders: dict[str, list[int]] = {}
         for key, facts in self.facts.items():
             for code in facts.codes:
-                holders.setdefault(code, []).append(key)
+                if not code.startswith(VAGUE_CODES):
+                    holders.setdefault(code, []).append(key)
+        # A code only one canon names (of a kind precise enough to name an error alone).
         self._code_owner = {code: keys[0] for code, keys in holders.items() if len(keys) == 1}
         # Lexical postings in memory (term -> keys): measured 4x faster than an SQLite FTS5
         # query (160 µs against 630 µs per lookup at 2.5k canons).
@@ -177,8 +179,7 @@ class IndexStore:
         """The canons that are the only one to name one of these error codes (of a kind
         precise enough to name an error alone: not HTTP statuses or exit codes)."""
         owner = self._code_owner.get
-        return {key for code in codes if not code.startswith(VAGUE_CODES)
-                and (key := owner(code)) is not None}
+        return {key for code in codes if (key := owner(code)) is not None}
 
     def named_share(self, key: int, query_terms: Iterable[str]) -> float:
         """How much of the canon's own name the query says: the largest idf-weighted share
