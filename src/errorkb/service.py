@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, BinaryIO
 from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
-from errorkb.match import Environment, Match, Normalized, normalize, rank
-from errorkb.match.rank import KNOWN_LEXICAL_SHARE
+from errorkb.match import Environment, Match, Normalized, RegexHit, normalize, rank
+from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 
@@ -280,11 +280,8 @@ class KnowledgeBase:
         norm = normalize(query)
         store = self.store
         hits = store.engine.search(norm.text)
-        return rank(norm, hits, store.lexical(norm.terms, 50, [h.key for h in hits]),
-                    store.facts, store.canon, accept=_in_domain(store, domain),
-                    limit=max(1, min(limit, MAX_LIMIT)),
-                    named=lambda key: store.named_share(key, norm.terms),
-                    owned=store.owners(norm.codes))
+        return _rank(store, norm, hits, store.lexical(norm.terms, 50, [h.key for h in hits]),
+                     accept=_in_domain(store, domain), limit=max(1, min(limit, MAX_LIMIT)))
 
     def domains(self) -> dict[str, int]:
         return _domains(self.store)
@@ -330,11 +327,19 @@ def _ranked(store: IndexStore, text: str, *, env: str | None = None, limit: int 
     answered = bool(hit_keys) if accept is None else any(accept(key) for key in hit_keys)
     lexical = store.lexical(norm.terms, hits=hit_keys,
                             least_share=KNOWN_LEXICAL_SHARE if answered else None)
-    ranked = rank(norm, hits, lexical, store.facts, store.canon, Environment.parse(env),
-                  accept=accept, limit=max(max(1, min(limit, MAX_LIMIT)), 3),
-                  named=lambda key: store.named_share(key, norm.terms),
-                  owned=store.owners(norm.codes))
+    ranked = _rank(store, norm, hits, lexical, Environment.parse(env), accept=accept,
+                   limit=max(max(1, min(limit, MAX_LIMIT)), 3))
     return norm, ranked
+
+
+def _rank(store: IndexStore, norm: Normalized, hits: list[RegexHit],
+          lexical: list[tuple[int, float]], env: Environment = NO_ENVIRONMENT, *,
+          accept: Callable[[int], bool] | None, limit: int) -> list[Match]:
+    """`rank` with what the index knows: canon facts and records, how much of a canon's name
+    the input holds, and the canons that alone name one of its codes."""
+    return rank(norm, hits, lexical, store.facts, store.canon, env, accept=accept, limit=limit,
+                named=lambda key: store.named_share(key, norm.terms),
+                owned=store.owners(norm.codes))
 
 
 def _in_domain(store: IndexStore, domain: str | None) -> Callable[[int], bool] | None:
