@@ -178,6 +178,33 @@ def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
     assert weights(text) == [0.85, 1.0]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # webpack's ts-loader wraps the diagnostic in `ERROR in file` lines
+    ("ERROR in /app/src/index.ts\n[tsl] ERROR in /app/src/index.ts(2,19)\n"
+     "      TS2307: Cannot find module './toast.vue'.", "      TS2307: Cannot find module './toast.vue'."),
+    # Python's warnings name where they were raised first
+    ("/srv/lib/pandas/core/indexing.py:362: SettingWithCopyWarning: \n"
+     "A value is trying to be set on a copy of a slice from a DataFrame.\n  self.obj[key] = value",
+     "/srv/lib/pandas/core/indexing.py:362: SettingWithCopyWarning: "),
+    # a browser console names the script and line first
+    ("app.js:296 Uncaught TypeError: Cannot read properties of undefined (reading 'map')\n"
+     "    at render (app.js:12)\n    at Object.notify (Subscription.js:19)",
+     "app.js:296 Uncaught TypeError: Cannot read properties of undefined (reading 'map')"),
+    # git's refused ref, above its summary line
+    ("To github.com:me/x.git\n ! [rejected]        main -> main (non-fast-forward)\n"
+     "hint: Updates were rejected", " ! [rejected]        main -> main (non-fast-forward)"),
+    # kubectl describe: why the container waits, not the last lines of the block
+    ("    State:          Waiting\n      Reason:       CrashLoopBackOff\n    Last State:     Terminated\n"
+     "      Reason:       Completed\n      Exit Code:    0\n    Ready:          False\n    Restart Count:  6",
+     "      Reason:       CrashLoopBackOff"),
+])
+def test_the_line_that_names_the_error_is_decisive_not_the_lines_around_it(text: str, expected: str) -> None:
+    n = normalize(text)
+    best = max(n.decisive, key=lambda d: d[2])
+    assert n.text[best[0]:best[1]] == expected
+    assert "Completed" not in decisive(text)[-1]
+
+
 @pytest.mark.parametrize("line", ["A" * 65536, "a." * 32768, "x(" * 32768, "/a" * 32768,
                                   " " * 65536, "Error" * 13000, "[Errno " * 9000])
 def test_adversarial_lines_do_not_hang_any_of_our_regexes(line: str) -> None:

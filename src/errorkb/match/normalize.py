@@ -26,6 +26,14 @@ _OPENING = re.compile(
     r"|[\w./-]{1,200}\.go:\d{1,7}:\d{1,5}: )"
     r"|(?P<exception>(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
     r"(?:Error|Exception|Exit|Interrupt|Warning|Fault)(?:\s?\[[\w-]{1,40}\])?(?::|$))")
+# Lines that say what failed as an exception does, tried only on lines holding one of the guard
+# strings: an exception after where it was raised (Python's warnings print `file.py:12:
+# XWarning:`, a browser console `app.js:296 Uncaught TypeError:`), a TypeScript diagnostic
+# (`TS2307:`, indented under webpack's `ERROR in file`), and git's refused ref (` ! [rejected]`).
+_PLACED_EXCEPTION = re.compile(
+    r"(?:(?:[A-Za-z]:)?[^\s:]{1,300}+:\d{1,7}+:? )?(?:Uncaught (?:\(in promise\) )?)?"
+    r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Warning)(?::|$)"
+    r"|\s{0,16}(?:error )?TS\d{4,5}: | ?! \[(?:remote )?rejected\] ")
 
 # Patterns that run over whole inputs are written so that `re` can skip to where a match may
 # start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
@@ -50,6 +58,8 @@ _LEVEL = re.compile(_words_at_boundary([
 # 1/FAILURE or a signal says less than what the program or the kernel printed before it.
 _FAILED_STATUS = re.compile(r"code=exited, status=2[0-4]\d/[A-Z]")
 _ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fatal|错误)\]?[:\s]")
+# `kubectl describe` names why a container is waiting or was last stopped (`Reason:  CrashLoopBackOff`).
+_CONTAINER_REASON = re.compile(r"\s{2,40}Reason:\s{1,40}(?!Completed\b)[A-Z][A-Za-z]{2,40}\s*$")
 # Error codes: strong keys that name an error whatever the wording around them.
 # Each pattern runs only when the lower-cased input holds one of its guard strings (and a digit
 # when it needs one): the same codes are found, most inputs skip most patterns.
@@ -236,6 +246,9 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
     for i, s in enumerate(stripped):
         opening = _OPENING.match(s)
         if opening is None:
+            if (("TS" in s or "Warning:" in s or "Uncaught " in s or "! [" in s)
+                    and _PLACED_EXCEPTION.match(s)):
+                exception_lines.append(i)
             continue
         if opening.lastgroup == "caused":
             caused_by.append(i)
@@ -255,7 +268,8 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
     # does a systemd status line with a failed process's exit status (it prints no "error").
     level, weight = (_LEVEL, 0.9) if not picked else (_ERROR_OPENING, 0.85)
     for i, s in enumerate(stripped):
-        if ((level.search(s) or ("status=" in s and _FAILED_STATUS.search(s)))
+        if ((level.search(s) or ("status=" in s and _FAILED_STATUS.search(s))
+             or ("Reason:" in s and _CONTAINER_REASON.match(s)))
                 and not _FRAME.match(lines[i])):
             pick(i, weight)
     if not picked:
