@@ -444,6 +444,26 @@ def test_a_summary_canon_ranks_below_any_other_error_found_with_it() -> None:
     assert all(m.known for m in ranked) and ranked[0].score > ranked[1].score > ranked[2].score
 
 
+def test_a_warning_canon_ranks_below_an_error_and_above_a_summary() -> None:
+    from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+
+    text = ("AH00558: apache2: Could not reliably determine the server's fully qualified domain name\n"
+            "(13)Permission denied: AH00072: make_sock: could not bind to address 0.0.0.0:80\n"
+            "Action 'start' failed.")
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset(), ("ah00558", "ah00072"))
+    facts = {0: CandidateFacts("a/servername", "a", 60, frozenset(), frozenset()),
+             1: CandidateFacts("a/bind-denied", "a", 20, frozenset(), frozenset()),
+             2: CandidateFacts("a/start-failed", "a", 15, frozenset(), frozenset())}
+    canons = {0: make_canon(id="a/servername", tags=["warning"]), 1: make_canon(id="a/bind-denied"),
+              2: make_canon(id="a/start-failed", tags=["summary"])}
+    hits = [RegexHit(0, 0, 60, (), ()), RegexHit(1, 90, 160, (), ()), RegexHit(2, 170, len(text), (), ())]
+    ranked = rank(norm, hits, [], facts, canons.__getitem__)
+    assert [m.canon_id for m in ranked] == ["a/bind-denied", "a/servername", "a/start-failed"]
+    assert all(m.known for m in ranked)
+    [alone] = rank(norm, hits[:1], [], facts, canons.__getitem__)
+    assert alone.known  # a warning on its own is still the answer
+
+
 def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path) -> None:
     root = tmp_path / "canon"
     for slug, code in (("pg-password", "28P01"), ("pg-hba", "28000"), ("pg-role", "28000"),

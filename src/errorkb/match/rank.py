@@ -20,9 +20,9 @@ Parts (they add up to the score, clipped to [0, 1]):
   (its signature or an alias, idf-weighted), and in proportion below that. A generic line
   quoted inside a specific canon's examples ("OCI runtime create failed") names none of them.
 - `consequence`: the canon's cause is a known match in the same input (the consequence's
-  `preceded_by`, or the cause's `leads_to`; for a canon tagged `summary`, any other hit): the
-  cause is the one to fix, so the consequence goes just below it (and stays a known match if
-  it was one).
+  `preceded_by`, or the cause's `leads_to`; for a canon tagged `summary`, any other hit; for
+  one tagged `warning`, any other hit but summaries): the cause is the one to fix, so the
+  consequence goes just below it (and stays a known match if it was one).
 Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
 as `nearest`, marked as such.
 """
@@ -48,6 +48,7 @@ CODE_CONFLICTS = -0.2
 CODE_ALONE = 0.5
 CONSEQUENCE_GAP = 0.01  # how far below its cause a consequence goes
 SUMMARY_TAG = "summary"  # a canon that only reports that something before it failed
+WARNING_TAG = "warning"  # a canon of a warning: an error found beside it ranks above it
 ENV_FITS = 0.05
 ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
@@ -165,12 +166,17 @@ def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
     """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
     (its `preceded_by`, their `leads_to`); canons that name each other cause neither. A canon
     tagged `summary` only says that something above it failed ("npm ERR! code ELIFECYCLE",
-    "ERROR: Job failed"), so every other hit canon is its cause."""
+    "ERROR: Job failed"), so every other hit canon is its cause; a canon tagged `warning` goes
+    below every other hit canon but summaries (Apache's ServerName warning printed just before
+    the bind error that stopped it)."""
     key_of = {facts[key].id: key for key in keys if key in facts}
     causes: dict[int, set[int]] = {}
     summaries = {key for key in key_of.values() if SUMMARY_TAG in canon_of(key).tags}
+    warnings = {key for key in key_of.values() if WARNING_TAG in canon_of(key).tags} - summaries
     for key in summaries:
         causes[key] = set(key_of.values()) - summaries
+    for key in warnings:
+        causes[key] = set(key_of.values()) - summaries - warnings
     for key in key_of.values():
         graph = canon_of(key).transition_graph
         for edge in graph.preceded_by:
