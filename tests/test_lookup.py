@@ -318,7 +318,7 @@ def test_words_alone_must_also_name_the_canon(said: float, known: bool) -> None:
 
     [match] = rank(norm, [], [(0, 1.0)], facts, lambda key: make_canon(), named=named)
     assert asked == [0] and match.known is known
-    assert match.score == pytest.approx(LEXICAL_ONLY * min(1.0, said / NAMED_SHARE))
+    assert match.score == pytest.approx(LEXICAL_ONLY * min(1.0, said / NAMED_SHARE) ** 2)
 
 
 def test_a_generic_line_inside_a_canons_examples_does_not_name_it(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ Parts (they add up to the score, clipped to [0, 1]):
   do not say which error it is: the part is shared out among them (2/k each of k such canons).
   Words alone must also name the canon: a candidate they would make a known match keeps its
   part in full only when the input holds at least `NAMED_SHARE` of one of the canon's names
-  (its signature or an alias, idf-weighted), and in proportion below that. A generic line
+  (its signature or an alias, idf-weighted), and the square of its share of that below it
+  (a generic "CMake Error at CMakeLists.txt" names no CMake canon). A generic line
   quoted inside a specific canon's examples ("OCI runtime create failed") names none of them.
 - `consequence`: the canon's cause is a known match in the same input (the consequence's
   `preceded_by`, or the cause's `leads_to`; for a canon tagged `summary`, any other hit; for
@@ -253,7 +254,7 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
             tied = len(word_shares) - bisect_left(word_shares, coverage - TIE_MARGIN)
             words = LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / max(1, tied))
             if named is not None and words + code / 2 + ENV_FITS * 2 * with_env >= THRESHOLD:
-                words *= min(1.0, named(key) / NAMED_SHARE)
+                words *= min(1.0, named(key) / NAMED_SHARE) ** 2
             parts = (0.0, 0.0, words, CODE_ALONE if key in owned else code / 2, 0.0)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
