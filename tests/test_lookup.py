@@ -341,6 +341,21 @@ def test_a_generic_line_inside_a_canons_examples_does_not_name_it(tmp_path: Path
     assert named.matches[0].hit is None  # found by its words, which now name it
 
 
+def test_one_word_of_a_longer_name_does_not_name_the_canon(tmp_path: Path) -> None:
+    root = tmp_path / "canon"
+    write_canon(root, make_canon(id="sh/crlf", domain="sh", signature="/bin/bash^M: bad interpreter",
+                                 aliases=["env: bash: No such file or directory"],
+                                 regex=r"bash\^M: bad interpreter",
+                                 examples=["bash: syntax error near unexpected token `$'do\\r''",
+                                           "/bin/bash^M: bad interpreter: No such file or directory",
+                                           "x.sh: /bin/bash^M: bad interpreter"]))
+    store = open_kb(tmp_path, root).store
+    key = store.key_of["sh/crlf"]
+    assert store.named_share(key, ("bash", "syntax", "error", "near", "unexpected", "token")) == 0.0
+    assert store.named_share(key, ("bash", "bad", "interpreter")) > 0.9
+    assert 0.0 < store.named_share(key, ("bash", "such")) < 1.0
+
+
 @pytest.mark.parametrize("linked_by", ["preceded_by", "leads_to"])
 def test_a_cause_ranks_above_its_consequence_when_both_hit(linked_by: str) -> None:
     from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
@@ -462,6 +477,19 @@ def test_a_warning_canon_ranks_below_an_error_and_above_a_summary() -> None:
     assert all(m.known for m in ranked)
     [alone] = rank(norm, hits[:1], [], facts, canons.__getitem__)
     assert alone.known  # a warning on its own is still the answer
+
+
+@pytest.mark.parametrize(("code", "known"), [("exit:1", False), ("exit:137", True), (None, True)])
+def test_words_alone_do_not_name_a_canon_whose_exit_code_the_input_contradicts(code: str | None,
+                                                                              known: bool) -> None:
+    from errorkb.match import CandidateFacts, Normalized, rank
+
+    text = "ERROR: script returned exit code 1"
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset([code] if code else []),
+                      ("error", "script", "returned", "exit", "code"))
+    facts = {0: CandidateFacts("ci/killed", "ci", 20, frozenset({"exit:137"}), frozenset())}
+    [match] = rank(norm, [], [(0, 1.0)], facts, lambda key: make_canon(), named=lambda key: 1.0)
+    assert match.known is known
 
 
 def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path) -> None:

@@ -85,6 +85,9 @@ def test_over_broad_regex_unless_the_overlap_is_explained() -> None:
                                    error_id=GOOD.id, distinction="timeouts name a port",
                                    distinction_zh="超时会带端口号")]))
     assert codes_for(GOOD, explained) == []
+    summary = make_canon(id="demo/any-widget", regex="widget", signature="widget broke",
+                         examples=["widget broke again"], tags=["summary"])
+    assert codes_for(GOOD, summary) == []  # it ranks below the canons whose logs it closes
 
 
 def test_links_resolve_against_known_ids() -> None:

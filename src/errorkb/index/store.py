@@ -184,13 +184,17 @@ class IndexStore:
     def named_share(self, key: int, query_terms: Iterable[str]) -> float:
         """How much of the canon's own name the query says: the largest idf-weighted share
         of the words of its signature (English or Chinese) or of an alias that are among the
-        query's words."""
+        query's words, counting only names of which the query says two words or more (one
+        word of a longer name, "bash", names nothing)."""
         query = frozenset(query_terms)
         weight, unknown = self._word_weight.get, self._unknown_weight
         best = 0.0
         for words in self._name_words(key):
+            said_words = [word for word in words if word in query]
+            if len(said_words) < min(2, len(words)):
+                continue
             total = sum([weight(word, unknown) for word in words])
-            said = sum([weight(word, unknown) for word in words if word in query])
+            said = sum([weight(word, unknown) for word in said_words])
             if total and said / total > best:
                 best = said / total
         return best

@@ -65,6 +65,9 @@ KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ON
 PART_NAMES = ("regex", "decisive", "lexical", "codes", "consequence", "environment")
 _CONSEQUENCE = PART_NAMES.index("consequence")
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg", "systemd"})
+# Exit codes and HTTP statuses are often incidental in a canon's own text ("Status code: 200."),
+# so they contradict only words: "script returned exit code 1" is not the exit-137 canon.
+WORDS_CONFLICTING_KINDS = NUMBERED_CODE_KINDS | {"exit", "http"}
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
             "ios": "ios", "freebsd": "freebsd"}
@@ -137,7 +140,8 @@ class Match:
         return self.text[self.hit.start:self.hit.end][:300] if self.hit else ""
 
 
-def _code_part(input_codes: frozenset[str], canon_codes: frozenset[str]) -> float:
+def _code_part(input_codes: frozenset[str], canon_codes: frozenset[str],
+               conflicting: frozenset[str] = NUMBERED_CODE_KINDS) -> float:
     if not input_codes or not canon_codes:
         return 0.0
     if input_codes & canon_codes:
@@ -146,7 +150,7 @@ def _code_part(input_codes: frozenset[str], canon_codes: frozenset[str]) -> floa
     canon_kinds = {c.split(":", 1)[0] for c in canon_codes}
     # Only numbered codes of one kind contradict each other (errno 104 vs errno 111); names
     # may be spelled several ways (ExpiredToken / ExpiredTokenException).
-    shared_kinds = (input_kinds & canon_kinds) & NUMBERED_CODE_KINDS
+    shared_kinds = (input_kinds & canon_kinds) & conflicting
     return CODE_CONFLICTS if shared_kinds else 0.0
 
 
@@ -245,17 +249,20 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
         if fact is None or (accept is not None and not accept(key)):
             continue
         coverage = lexical_scores.get(key, 0.0)
-        code = _code_part(codes, fact.codes) if codes and fact.codes else 0.0
         parts: tuple[float, ...]
         if key in best_hit:
+            code = _code_part(codes, fact.codes) if codes and fact.codes else 0.0
             parts = (REGEX_BASE + REGEX_SPECIFICITY * min(1.0, fact.weight / SPECIFIC_CHARS),
                      DECISIVE * best_hit[key][0], LEXICAL_WITH_REGEX * coverage, code, 0.0)
         else:
+            # Beside words a code that agrees counts half; one against the canon's own counts in full.
+            code = _code_part(codes, fact.codes, WORDS_CONFLICTING_KINDS) if codes and fact.codes else 0.0
+            code = code / 2 if code > 0 else code
             tied = len(word_shares) - bisect_left(word_shares, coverage - TIE_MARGIN)
             words = LEXICAL_ONLY * coverage ** 2 * enough * min(1.0, WORD_TIES / max(1, tied))
-            if named is not None and words + code / 2 + ENV_FITS * 2 * with_env >= THRESHOLD:
+            if named is not None and words + code + ENV_FITS * 2 * with_env >= THRESHOLD:
                 words *= min(1.0, named(key) / NAMED_SHARE) ** 2
-            parts = (0.0, 0.0, words, CODE_ALONE if key in owned else code / 2, 0.0)
+            parts = (0.0, 0.0, words, CODE_ALONE if key in owned else code, 0.0)
         if with_env:
             parts = (*parts, _env_part(env, canon_of(key)))
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))

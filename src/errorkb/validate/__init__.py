@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from errorkb.dialect import RegexError, compile_regex
+from errorkb.match.rank import SUMMARY_TAG
 from errorkb.model import Canon, Finding
 from errorkb.records import Loaded
 from errorkb.validate.rules import RULES, Subject
@@ -86,8 +87,8 @@ def over_broad(subjects: list[Subject]) -> Iterator[Finding]:
             pattern = compile_regex(s.canon.regex, s.canon.case_sensitive)
         except RegexError:
             continue
-        if pattern.search("") is not None:
-            continue
+        if pattern.search("") is not None or SUMMARY_TAG in s.canon.tags:
+            continue  # a summary's line closes other canons' logs by design; it ranks below them
         hit_ids = []
         for match in pattern.finditer(corpus):
             first = bisect.bisect_right(starts, match.start()) - 1
