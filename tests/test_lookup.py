@@ -461,6 +461,7 @@ def test_a_summary_canon_ranks_below_any_other_error_found_with_it() -> None:
 
 def test_a_warning_canon_ranks_below_an_error_and_above_a_summary() -> None:
     from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+    from errorkb.model import Transition
 
     text = ("AH00558: apache2: Could not reliably determine the server's fully qualified domain name\n"
             "(13)Permission denied: AH00072: make_sock: could not bind to address 0.0.0.0:80\n"
@@ -477,6 +478,13 @@ def test_a_warning_canon_ranks_below_an_error_and_above_a_summary() -> None:
     assert all(m.known for m in ranked)
     [alone] = rank(norm, hits[:1], [], facts, canons.__getitem__)
     assert alone.known  # a warning on its own is still the answer
+    # The tag comes over a graph link that says the warning leads to the error.
+    canons[0] = make_canon(id="a/servername", tags=["warning"], transition_graph=TransitionGraph(
+        leads_to=[Transition(error_id="a/bind-denied")]))
+    canons[1] = make_canon(id="a/bind-denied", transition_graph=TransitionGraph(
+        leads_to=[Transition(error_id="a/servername")]))
+    assert [m.canon_id for m in rank(norm, hits[:2], [], facts, canons.__getitem__)] == [
+        "a/bind-denied", "a/servername"]
 
 
 @pytest.mark.parametrize(("code", "known"), [("exit:1", False), ("exit:137", True), (None, True)])

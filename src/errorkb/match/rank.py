@@ -169,29 +169,33 @@ def _env_part(env: Environment, canon: Canon) -> float:
 def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
                 canon_of: Callable[[int], Canon]) -> dict[int, set[int]]:
     """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
-    (its `preceded_by`, their `leads_to`); canons that name each other cause neither. A canon
-    tagged `summary` only says that something above it failed ("npm ERR! code ELIFECYCLE",
-    "ERROR: Job failed"), so every other hit canon is its cause; a canon tagged `warning` goes
-    below every other hit canon but summaries (Apache's ServerName warning printed just before
-    the bind error that stopped it)."""
+    (its `preceded_by`, their `leads_to`); canons that name each other cause neither. Tags
+    come over the graphs: a canon tagged `summary` only says that something above it failed
+    ("npm ERR! code ELIFECYCLE", "ERROR: Job failed"), so every other hit canon is its cause;
+    a canon tagged `warning` goes below every other hit canon but summaries (Apache's
+    ServerName warning printed just before the bind error that stopped it), whatever their
+    graphs say of one another."""
     key_of = {facts[key].id: key for key in keys if key in facts}
-    causes: dict[int, set[int]] = {}
-    summaries = {key for key in key_of.values() if SUMMARY_TAG in canon_of(key).tags}
-    warnings = {key for key in key_of.values() if WARNING_TAG in canon_of(key).tags} - summaries
-    for key in summaries:
-        causes[key] = set(key_of.values()) - summaries
-    for key in warnings:
-        causes[key] = set(key_of.values()) - summaries - warnings
+    linked: dict[int, set[int]] = {}
     for key in key_of.values():
         graph = canon_of(key).transition_graph
         for edge in graph.preceded_by:
             if key_of.get(edge.error_id, key) != key:
-                causes.setdefault(key, set()).add(key_of[edge.error_id])
+                linked.setdefault(key, set()).add(key_of[edge.error_id])
         for edge in graph.leads_to:
             if key_of.get(edge.error_id, key) != key:
-                causes.setdefault(key_of[edge.error_id], set()).add(key)
-    return {key: {cause for cause in found if key not in causes.get(cause, ())}
-            for key, found in causes.items()}
+                linked.setdefault(key_of[edge.error_id], set()).add(key)
+    causes = {key: {cause for cause in found if key not in linked.get(cause, ())}
+              for key, found in linked.items()}
+    hit = set(key_of.values())
+    summaries = {key for key in hit if SUMMARY_TAG in canon_of(key).tags}
+    warnings = {key for key in hit if WARNING_TAG in canon_of(key).tags} - summaries
+    for tagged, above in [(summaries, hit - summaries), (warnings, hit - summaries - warnings)]:
+        for key in tagged:
+            causes[key] = causes.get(key, set()) | above
+            for cause in above:
+                causes.get(cause, set()).discard(key)
+    return causes
 
 
 def _below_causes(scored: list[tuple[float, str, int, tuple[float, ...]]],
