@@ -19,7 +19,7 @@ from errorkb.match import hyperscan_engine
 from errorkb.match.engine import PatternSpec, PrefilterEngine
 from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
 from errorkb.match.normalize import terms as words_of
-from errorkb.match.rank import CandidateFacts
+from errorkb.match.rank import VAGUE_CODE_KINDS, CandidateFacts
 from errorkb.model import Canon
 from errorkb.records import canon_from_data
 
@@ -27,8 +27,6 @@ ENGINES = ("auto", "hyperscan", "prefilter")
 CANON_CACHE = 4096  # decoded canons kept per store
 COLLECT_AFTER_LOADING = 10_000  # canons; below this the collections after loading are short
 _NO_CODES: frozenset[str] = frozenset()  # most canons name no error code
-# Codes that say how something ended rather than which error it was.
-VAGUE_CODES = ("http:", "exit:")
 # Words bring candidates while a canon not yet found could still reach this share of the query:
 # below half, words alone never make a known match (they may still be the nearest candidates).
 NEAREST_SHARE = 0.5
@@ -107,7 +105,7 @@ class IndexStore:
         holders: dict[str, list[int]] = {}
         for key, facts in self.facts.items():
             for code in facts.codes:
-                if not code.startswith(VAGUE_CODES):
+                if code.split(":", 1)[0] not in VAGUE_CODE_KINDS:
                     holders.setdefault(code, []).append(key)
         # A code only one canon names (of a kind precise enough to name an error alone).
         self._code_owner = {code: keys[0] for code, keys in holders.items() if len(keys) == 1}

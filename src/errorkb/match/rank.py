@@ -65,9 +65,11 @@ KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ON
 PART_NAMES = ("regex", "decisive", "lexical", "codes", "consequence", "environment")
 _CONSEQUENCE = PART_NAMES.index("consequence")
 NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg", "systemd"})
-# Exit codes and HTTP statuses are often incidental in a canon's own text ("Status code: 200."),
-# so they contradict only words: "script returned exit code 1" is not the exit-137 canon.
-WORDS_CONFLICTING_KINDS = NUMBERED_CODE_KINDS | {"exit", "http"}
+# Codes that say how something ended rather than which error it was. They name no canon on
+# their own, and as they are often incidental in a canon's own text ("Status code: 200.") they
+# contradict only words: "script returned exit code 1" is not the exit-137 canon.
+VAGUE_CODE_KINDS = frozenset({"exit", "http"})
+WORDS_CONFLICTING_KINDS = NUMBERED_CODE_KINDS | VAGUE_CODE_KINDS
 OS_NAMES = {"linux": "linux", "windows": "windows", "win": "windows", "macos": "macos",
             "mac": "macos", "darwin": "macos", "osx": "macos", "android": "android",
             "ios": "ios", "freebsd": "freebsd"}
