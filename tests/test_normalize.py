@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from errorkb.match.normalize import MAX_WORD, extract_codes, mask, normalize, strip_ansi, strip_prefix, terms
+from errorkb.match.normalize import (MAX_WORD, extract_codes, mask, normalize, strip_ansi, strip_prefix, terms,
+                                     unwrap)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -206,14 +207,15 @@ def test_the_line_that_names_the_error_is_decisive_not_the_lines_around_it(text:
 
 
 @pytest.mark.parametrize("line", ["A" * 65536, "a." * 32768, "x(" * 32768, "/a" * 32768,
-                                  " " * 65536, "Error" * 13000, "[Errno " * 9000])
+                                  " " * 65536, "Error" * 13000, "[Errno " * 9000,
+                                  ("word " * 20 + "\n") * 3000 + "a " * 30000 + "="])
 def test_adversarial_lines_do_not_hang_any_of_our_regexes(line: str) -> None:
     """Every regex we run on input is bounded; a catastrophic one would hang here."""
     from errorkb.scan import ERROR_LINE, template_of
     from errorkb.scan.events import event_around
 
     normalized = normalize(line)
-    assert normalized.text == line
+    assert len(normalized.text) == len(line)
     assert mask(line)
     list(ERROR_LINE.finditer(line))
     assert event_around(line, 10)[0] == 0
@@ -285,3 +287,35 @@ def test_patterns_written_for_speed_find_what_their_plain_forms_find() -> None:
                 assert substitute(replacement, text) == plain.sub(replacement, text), (plain.pattern, text)
         assert ([m.span() for m in _LEVEL.finditer(text)]
                 == [m.span() for m in PLAIN_LEVEL.finditer(text)]), text
+
+
+# PowerShell on an 80-column console, as posted (it breaks between words).
+POWERSHELL_WRAPPED = """New-TemporaryDirectory : The term 'New-Guid' is not recognized as the name of
+a cmdlet, function, script file, or operable program. Check the spelling of
+the name, or if a path was included, verify that the path is correct and try
+again.
+At C:\\Users\\a\\Documents\\setup.ps1:158 char:16"""
+
+
+def test_lines_a_console_wrapped_are_made_whole_and_offsets_hold() -> None:
+    whole = unwrap(POWERSHELL_WRAPPED)
+    assert len(whole) == len(POWERSHELL_WRAPPED)
+    assert "the name of a cmdlet, function" in whole and "try again.\nAt C:" in whole
+    assert re.search(r"is not recognized as the name of a cmdlet", normalize(POWERSHELL_WRAPPED).text)
+
+
+@pytest.mark.parametrize("text", [
+    # a Python traceback that lost its indentation in a post
+    'File "/usr/lib/python3/dist-packages/django/core/management/base.py", line 232, in execute\n'
+    "output = self.handle(*args, **options)",
+    # a table, a compose service's prefix, a command and its error, a record after a long line
+    "NAME          STATUS    VOLUME   CAPACITY   ACCESS MODES   STORAGECLASS   AGE\nredis-data    Pending",
+    "PS C:\\crawler> java -jar .\\build\\libs\\crawler-1.2.0-plain.jar\nno main manifest attribute, in x",
+    "make: *** [Release/obj.target/openssl/openssl/crypto/rand/randfile.o] Error 1 and more words\n"
+    "gyp ERR! build error",
+    "    at Object.<anonymous> (/srv/app/node_modules/some-package/lib/index.js:12:5) and words\n"
+    "at Module._compile (node:internal/modules/cjs/loader:1105:14)",
+    "fatal error: md5.h: No such file or directory found in any of the include folders\ncompilation terminated.",
+])
+def test_separate_lines_are_not_taken_for_wrapped_ones(text: str) -> None:
+    assert unwrap(text) == text

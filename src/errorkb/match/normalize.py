@@ -131,6 +131,13 @@ _MASKS: list[tuple[Callable[[str, str], str], str, tuple[str, ...], int, bool]] 
 ]
 _DIGIT = re.compile(r"\d")
 
+WRAP_WIDTH = 65  # a console of 80 columns leaves at least this much of a line it wraps
+# A wrapped line's rest is prose: no code (`=`, brackets), no `key: value`, no table columns.
+_CONTINUED = re.compile(r"[a-z][a-z'-]{0,40}(?:[ ,]|\.(?: |$)|$)[^=(){}\[\]:|]*$")
+_RECORD_WORDS = frozenset({"at", "npm", "yarn", "pnpm", "gyp", "in", "from", "goroutine", "created",
+                           "compilation", "script", "exited", "error", "warning", "warn", "note", "help", "hint", "info",
+                           "debug", "trace", "fatal", "panic"})
+
 
 # Words: runs of ASCII letters, digits and `_` (lower-cased, leading digits dropped, of 2 to
 # MAX_WORD characters), and runs of CJK characters. ASCII text is cut by one byte translation.
@@ -279,9 +286,30 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
     return sorted(picked.items())
 
 
+def unwrap(text: str) -> str:
+    """The text with the line breaks a console put into long lines made spaces again (same
+    length, so offsets hold). PowerShell and cmd wrap at the console's width between words:
+    "... is not recognized as the name of" / "a cmdlet, function, ...". A break counts as a
+    wrap only after a line as long as the narrowest console leaves it (`WRAP_WIDTH`), ending
+    in a plain word (not a path or a command's option) or a comma, before a line of prose that opens with a lower-case word: not a
+    frame (`at x`), a record (`error: x`, `npm ERR!`), code (`x = f(y)`) nor a table's row."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    pieces = [lines[0]]
+    for line, after in zip(lines, lines[1:]):
+        wrap = (len(line) >= WRAP_WIDTH and line.rsplit(" ", 1)[-1].rstrip(",").isalpha()
+                and after[:1].islower() and "   " not in line.strip() and "   " not in after
+                and _CONTINUED.match(after) is not None
+                and after.split(" ", 1)[0].rstrip(",.") not in _RECORD_WORDS)
+        pieces += (" " if wrap else "\n", after)
+    return "".join(pieces)
+
+
 def normalize(text: str) -> Normalized:
-    """Decisive lines, error codes and lexical terms of an input (ANSI codes removed)."""
-    text = strip_ansi(text[:MAX_INPUT_CHARS]).replace("\r\n", "\n").replace("\r", "\n")
+    """Decisive lines, error codes and lexical terms of an input (ANSI codes removed, lines a
+    console wrapped made whole)."""
+    text = unwrap(strip_ansi(text[:MAX_INPUT_CHARS]).replace("\r\n", "\n").replace("\r", "\n"))
     lowered = text.lower()
     lines = text.split("\n")
     stripped = [strip_prefix(line) for line in lines]
