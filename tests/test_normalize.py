@@ -106,6 +106,9 @@ def test_log_line_with_error_in_the_middle() -> None:
     ("[2026-03-02 11:04:55] boom", "boom"),
     ("Mar  2 11:04:55 web1 nginx[812]: upstream timed out", "upstream timed out"),
     ("I0302 11:04:55.120000 kubelet failed", "kubelet failed"),
+    ("#14 1.849 error Your lockfile needs to be updated", "error Your lockfile needs to be updated"),
+    ("#14 ERROR: executor failed running", "ERROR: executor failed running"),
+    ("#1234 was fixed", "#1234 was fixed"),
     ("no timestamp here", "no timestamp here"),
 ])
 def test_timestamp_prefixes(raw: str, stripped: str) -> None:

@@ -13,11 +13,13 @@ MAX_INPUT_CHARS = 1_000_000
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]{0,200}(?:\x07|\x1b\\)")
 # Leading timestamps, levels and syslog headers: 2026-03-02T11:04:55.120Z, [2026-03-02 11:04:55],
-# Mar  2 11:04:55 host prog[123]:, 11:04:55.120, I0302 11:04:55.120 (glog).
+# Mar  2 11:04:55 host prog[123]:, 11:04:55.120, I0302 11:04:55.120 (glog), and BuildKit's
+# step and seconds in its plain progress output (`#14 1.849 error ...`, `#14 ERROR: ...`).
 TIMESTAMP_PREFIX = re.compile(
     r"^(?:\s{0,4}\[?(?:\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}(?: [\w.-]{1,64} [\w./-]{1,64}(?:\[\d{1,10}\])?:)?"
-    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?|[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{1,9})\]?[ \t]{0,8})")
+    r"|\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?|[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{1,9}"
+    r"|#\d{1,5}(?: \d{1,6}\.\d{3}(?= )| (?=ERROR|DONE|CACHED|\[)))\]?[ \t]{0,8})")
 
 # How a line opens, in one match: a Java `Caused by:`; a Go panic, a Go compiler's or vet's
 # `file.go:line:col: message` (it prints no "error") or a Rust error; or an exception.
