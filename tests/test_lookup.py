@@ -487,6 +487,26 @@ def test_a_warning_canon_ranks_below_an_error_and_above_a_summary() -> None:
         "a/bind-denied", "a/servername"]
 
 
+def test_a_context_canon_ranks_above_the_canons_found_inside_its_own_hit() -> None:
+    from errorkb.match import CandidateFacts, Normalized, RegexHit, rank
+
+    text = ("Readiness probe failed: dial tcp 10.244.0.12:5432: connect: connection refused\n"
+            "dial tcp 10.0.0.9:6379: connect: connection refused")
+    norm = Normalized(text, ((0, len(text), 1.0),), frozenset(), ("probe", "dial", "refused"))
+    facts = {0: CandidateFacts("a/probe", "a", 20, frozenset(), frozenset()),
+             1: CandidateFacts("a/dial-refused", "a", 30, frozenset(), frozenset())}
+    canons = {0: make_canon(id="a/probe", tags=["context"]), 1: make_canon(id="a/dial-refused")}
+    inside = [RegexHit(0, 0, 78, (), ()), RegexHit(1, 24, 78, (), ())]
+    ranked = rank(norm, inside, [], facts, canons.__getitem__)
+    assert [m.canon_id for m in ranked] == ["a/probe", "a/dial-refused"] and all(m.known for m in ranked)
+    # Without the tag, or with the other error on a line of its own, the scores decide.
+    canons[0] = make_canon(id="a/probe")
+    assert rank(norm, inside, [], facts, canons.__getitem__)[0].canon_id == "a/dial-refused"
+    canons[0] = make_canon(id="a/probe", tags=["context"])
+    apart = [RegexHit(0, 0, 78, (), ()), RegexHit(1, 79, len(text), (), ())]
+    assert rank(norm, apart, [], facts, canons.__getitem__)[0].canon_id == "a/dial-refused"
+
+
 @pytest.mark.parametrize(("code", "known"), [("exit:1", False), ("exit:137", True), (None, True)])
 def test_words_alone_do_not_name_a_canon_whose_exit_code_the_input_contradicts(code: str | None,
                                                                               known: bool) -> None:

@@ -22,8 +22,9 @@ Parts (they add up to the score, clipped to [0, 1]):
   quoted inside a specific canon's examples ("OCI runtime create failed") names none of them.
 - `consequence`: the canon's cause is a known match in the same input (the consequence's
   `preceded_by`, or the cause's `leads_to`; for a canon tagged `summary`, any other hit; for
-  one tagged `warning`, any other hit but summaries): the cause is the one to fix, so the
-  consequence goes just below it (and stays a known match if it was one).
+  one tagged `warning`, any other hit but summaries; for a canon whose hit lies inside the hit
+  of one tagged `context`, that one): the cause is the one to fix, so the consequence goes just
+  below it (and stays a known match if it was one).
 Below `THRESHOLD` the answer is "no known match"; the best candidates are then returned
 as `nearest`, marked as such.
 """
@@ -50,6 +51,7 @@ CODE_ALONE = 0.5
 CONSEQUENCE_GAP = 0.01  # how far below its cause a consequence goes
 SUMMARY_TAG = "summary"  # a canon that only reports that something before it failed
 WARNING_TAG = "warning"  # a canon of a warning: an error found beside it ranks above it
+CONTEXT_TAG = "context"  # a canon whose regex frames another error's message: it ranks above it
 ENV_FITS = 0.05
 ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
@@ -168,7 +170,7 @@ def _env_part(env: Environment, canon: Canon) -> float:
     return score
 
 
-def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
+def _causes_hit(spans: Mapping[int, tuple[int, int]], facts: Mapping[int, CandidateFacts],
                 canon_of: Callable[[int], Canon]) -> dict[int, set[int]]:
     """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
     (its `preceded_by`, their `leads_to`); canons that name each other cause neither. Tags
@@ -176,8 +178,10 @@ def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
     ("npm ERR! code ELIFECYCLE", "ERROR: Job failed"), so every other hit canon is its cause;
     a canon tagged `warning` goes below every other hit canon but summaries (Apache's
     ServerName warning printed just before the bind error that stopped it), whatever their
-    graphs say of one another."""
-    key_of = {facts[key].id: key for key in keys if key in facts}
+    graphs say of one another; a canon tagged `context` frames other errors' messages in its
+    hit (`spans`: each hit canon's hit) and goes above the canons hit inside it ("Readiness
+    probe failed: dial tcp ...: connection refused" is the probe's failure)."""
+    key_of = {facts[key].id: key for key in spans if key in facts}
     linked: dict[int, set[int]] = {}
     for key in key_of.values():
         graph = canon_of(key).transition_graph
@@ -189,6 +193,12 @@ def _causes_hit(keys: Iterable[int], facts: Mapping[int, CandidateFacts],
                 linked.setdefault(key_of[edge.error_id], set()).add(key)
     causes = {key: {cause for cause in found if key not in linked.get(cause, ())}
               for key, found in linked.items()}
+    for outer, (start, end) in spans.items():
+        if CONTEXT_TAG in canon_of(outer).tags:
+            for inner, (inner_start, inner_end) in spans.items():
+                if inner != outer and start <= inner_start and inner_end <= end:
+                    causes.setdefault(inner, set()).add(outer)
+                    causes.get(outer, set()).discard(inner)
     hit = set(key_of.values())
     summaries = {key for key in hit if SUMMARY_TAG in canon_of(key).tags}
     warnings = {key for key in hit if WARNING_TAG in canon_of(key).tags} - summaries
@@ -274,7 +284,8 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
     scored.sort()
     if len(best_hit) > 1:
-        scored = _below_causes(scored, _causes_hit(best_hit, facts, canon_of))
+        scored = _below_causes(scored, _causes_hit(
+            {key: (hit.start, hit.end) for key, (_, hit) in best_hit.items()}, facts, canon_of))
     return [Match(key, canon_id, -negated, parts, best_hit[key][1] if key in best_hit else None,
                   norm.text, -negated >= THRESHOLD)
             for negated, canon_id, key, parts in scored[:limit]]
