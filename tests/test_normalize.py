@@ -186,6 +186,12 @@ def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
     # webpack's ts-loader wraps the diagnostic in `ERROR in file` lines
     ("ERROR in /app/src/index.ts\n[tsl] ERROR in /app/src/index.ts(2,19)\n"
      "      TS2307: Cannot find module './toast.vue'.", "      TS2307: Cannot find module './toast.vue'."),
+    # a compiler's first diagnostic, not its last: later ones may follow from it
+    ("ERROR in /app/src/index.ts\n[tsl] ERROR in /app/src/index.ts(2,19)\n"
+     "      TS2307: Cannot find module './toast.vue' or its corresponding type declarations.\n"
+     "ERROR in /app/src/toast.vue.ts\n[tsl] ERROR in /app/src/toast.vue.ts(5,22)\n"
+     "      TS7006: Parameter 'n' implicitly has an 'any' type.",
+     "      TS2307: Cannot find module './toast.vue' or its corresponding type declarations."),
     # Python's warnings name where they were raised first
     ("/srv/lib/pandas/core/indexing.py:362: SettingWithCopyWarning: \n"
      "A value is trying to be set on a copy of a slice from a DataFrame.\n  self.obj[key] = value",

@@ -37,6 +37,8 @@ _PLACED_EXCEPTION = re.compile(
     r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Warning)(?::|$)"
     r"|\s{0,16}(?:error )?TS\d{4,5}: | ?! \[(?:remote )?rejected\] ")
 
+_TS_DIAGNOSTIC = re.compile(r"\s{0,16}(?:error )?TS\d{4,5}: ")
+
 # Patterns that run over whole inputs are written so that `re` can skip to where a match may
 # start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
 # after the first character, and `(?-i:[Xx])` keeps that character out of case folding.
@@ -252,12 +254,13 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
 
     caused_by: list[int] = []
     exception_lines: list[int] = []
+    diagnostics: list[int] = []  # a compiler's: the first is the one to fix, later ones may follow from it
     for i, s in enumerate(stripped):
         opening = _OPENING.match(s)
         if opening is None:
             if (("TS" in s or "Warning:" in s or "Uncaught " in s or "! [" in s)
                     and _PLACED_EXCEPTION.match(s)):
-                exception_lines.append(i)
+                (diagnostics if _TS_DIAGNOSTIC.match(s) else exception_lines).append(i)
             continue
         if opening.lastgroup == "caused":
             caused_by.append(i)
@@ -269,6 +272,10 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
         pick(caused_by[-1], 1.0)
         for i in caused_by[:-1]:
             pick(i, 0.7)
+    if diagnostics:
+        pick(diagnostics[0], 1.0)
+        for i in diagnostics[1:]:
+            pick(i, 0.8)
     if exception_lines:
         pick(exception_lines[-1], 1.0)
         for i in exception_lines[:-1]:
