@@ -102,3 +102,64 @@ def test_indented_prose_of_a_manual_page_is_prose_and_short_indented_lines_are_c
     article = read_article(page.encode())
     assert [(b.kind, b.text[:12]) for b in article.blocks] == [
         ("text", "NOTE If you "), ("code", "FATAL:  sorr")]
+
+
+DOCS_PAGE = """---
+title: 'Error: widget socket closed'
+intro: This error usually means the widget daemon is not running.
+versions:
+  fpt: '*'
+---
+When you run the client, it fails with the following error:
+
+```
+$ widget ping
+> widget: connect to /run/widget.sock: socket closed
+```
+
+## Why it happens
+
+- The daemon was stopped by an upgrade.
+- Another user owns the socket.
+
+## How to fix it
+
+The two easiest ways to get around this:
+
+1. Start the daemon again with the service manager.
+2. Give your user access to the socket.
+
+Load the new group membership:
+
+```console
+$ newgrp widget
+```
+
+### Use the TCP port instead
+"""
+
+
+def test_a_docs_page_gives_its_messages_causes_and_steps() -> None:
+    found = extract(read_article(DOCS_PAGE.encode()))
+    # the line the page announced, without its prompt marker; not the command
+    assert found.messages == ["widget: connect to /run/widget.sock: socket closed"]
+    causes = [c.sentence for c in found.of("cause")]
+    assert causes == ["This error usually means the widget daemon is not running.",
+                      "The daemon was stopped by an upgrade.", "Another user owns the socket."]
+    fixes = [c.sentence for c in found.of("fix")]
+    assert fixes == ["Start the daemon again with the service manager.",
+                     "Give your user access to the socket.",
+                     "Load the new group membership: newgrp widget",  # with its command
+                     "Use the TCP port instead"]  # a step as a heading
+    assert not any("fpt" in c.sentence or "easiest ways" in c.sentence for c in found.claims)
+
+
+def test_a_plain_text_page_has_headings_list_items_and_announced_lines() -> None:
+    page = ("Widget errors\n\nPKIX-like widget failure\n\nThe run failed with this error message:\n"
+            "Resource not reachable by widget\nAlthough the message is vague, the cause was a token.\n\n"
+            "How to Fix It\n\n  1. Rotate the token.\n  2. Retry the job.\n")
+    article = read_article(page.encode())
+    assert [b.kind for b in article.blocks][:2] == ["heading", "heading"]
+    found = extract(article)
+    assert "Resource not reachable by widget" in found.messages
+    assert [c.sentence for c in found.of("fix")] == ["Rotate the token.", "Retry the job."]

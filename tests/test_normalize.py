@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from errorkb.match.normalize import (MAX_WORD, extract_codes, mask, normalize, strip_ansi, strip_prefix, terms,
-                                     unwrap)
+from errorkb.match.normalize import (
+    MAX_WORD,
+    extract_codes,
+    mask,
+    normalize,
+    strip_ansi,
+    strip_prefix,
+    terms,
+    unwrap,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -324,7 +332,8 @@ def test_lines_a_console_wrapped_are_made_whole_and_offsets_hold() -> None:
     "gyp ERR! build error",
     "    at Object.<anonymous> (/srv/app/node_modules/some-package/lib/index.js:12:5) and words\n"
     "at Module._compile (node:internal/modules/cjs/loader:1105:14)",
-    "fatal error: md5.h: No such file or directory found in any of the include folders\ncompilation terminated.",
+    "fatal error: md5.h: No such file or directory found in any of the include folders\n"
+    "compilation terminated.",
 ])
 def test_separate_lines_are_not_taken_for_wrapped_ones(text: str) -> None:
     assert unwrap(text) == text

@@ -23,6 +23,7 @@ _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 class Block:
     kind: str  # heading | text | code
     text: str
+    item: bool = False  # a list item
 
 
 @dataclass
@@ -45,12 +46,12 @@ class _HtmlText(HTMLParser):
         self._heading = False
         self._in_title = False
 
-    def _flush(self, kind: str = "text") -> None:
+    def _flush(self, kind: str = "text", item: bool = False) -> None:
         text = "".join(self._buffer)
         self._buffer.clear()
         text = text.strip("\n") if kind == "code" else " ".join(text.split())
         if text.strip():
-            self.blocks.append(Block(kind, text))
+            self.blocks.append(Block(kind, text, item))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -82,7 +83,7 @@ class _HtmlText(HTMLParser):
             self._heading = False
             self._flush("heading")
         elif tag in _BLOCKS and not self._code:
-            self._flush()
+            self._flush(item=tag == "li")
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -93,6 +94,12 @@ class _HtmlText(HTMLParser):
 
 _FENCE = re.compile(r"^(```|~~~)")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
+# A list item: its marker (`-`, `*`, `+`, `•`, `1.`, `2)`) goes, and each item is a block of its own.
+_LIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,2}[.)])\s+(?=\S)")
+# YAML front matter of a docs page: its title and summary are kept, the rest is metadata.
+_FRONT_MATTER = re.compile(r"\A---\r?\n(.{0,5000}?)\r?\n---\r?\n", re.DOTALL)
+_FRONT_FIELD = re.compile(r"^(title|intro|description|summary):\s*(.+)$", re.MULTILINE)
+_INLINE_TAG = re.compile(r"</?(?:summary|details|kbd|b|i|em|strong|code|span|br|sup|sub)\b[^<>\n]{0,200}>")
 
 
 def _looks_like_prose(line: str) -> bool:
@@ -102,17 +109,49 @@ def _looks_like_prose(line: str) -> bool:
     return len(words) >= 8 and alphabetic >= 0.7 * len(words)
 
 
+def _front_matter(text: str) -> tuple[list[Block], str]:
+    """The title and summary of a page's YAML front matter as blocks, and the text after it."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return [], text
+    blocks = []
+    for field_name, value in _FRONT_FIELD.findall(match.group(1)):
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1].replace("''", "'") if value[0] == "'" else value[1:-1]
+        blocks.append(Block("heading" if field_name == "title" else "text", value))
+    return blocks, text[match.end():]
+
+
+def _standalone_heading(lines: list[str], i: int) -> bool:
+    """A short line on its own between blank lines, without a sentence's end: a heading of a
+    plain-text page ("How to Fix It", "Why It Happens")."""
+    line = lines[i].rstrip()
+    return (0 < len(line.split()) <= 8 and not line[0].isspace() and line[0].isupper()
+            and line[-1] not in ".:;,!?)]}`'\""
+            and (i == 0 or not lines[i - 1].strip())
+            and (i + 1 == len(lines) or not lines[i + 1].strip()))
+
+
 def _from_markdown(text: str) -> Article:
-    article = Article()
+    front, text = _front_matter(text)
+    article = Article(blocks=front)
+    article.title = next((b.text for b in front if b.kind == "heading"), "")
     paragraph: list[str] = []
     code: list[str] | None = None
 
-    def flush() -> None:
-        if paragraph:
-            article.blocks.append(Block("text", " ".join(" ".join(paragraph).split())))
-            paragraph.clear()
+    item = False
 
-    for line in text.splitlines():
+    def flush() -> None:
+        nonlocal item
+        if paragraph:
+            article.blocks.append(Block("text", " ".join(" ".join(paragraph).split()), item))
+            paragraph.clear()
+        item = False
+
+    lines = text.splitlines()
+    announced = False  # the line before ends with a colon: a short line after it is a quote
+    for i, line in enumerate(lines):
         if _FENCE.match(line.strip()):
             if code is None:
                 flush()
@@ -125,16 +164,27 @@ def _from_markdown(text: str) -> Article:
             code.append(line)
             continue
         heading = _MD_HEADING.match(line)
-        if heading:
+        marker = _LIST_ITEM.match(line)
+        if heading or (not paragraph and _standalone_heading(lines, i)):
             flush()
-            article.blocks.append(Block("heading", heading.group(1).strip()))
-            article.title = article.title or heading.group(1).strip()
+            title = (heading.group(1) if heading else line).strip()
+            article.blocks.append(Block("heading", title))
+            article.title = article.title or title
+        elif marker:
+            flush()
+            item = True
+            paragraph.append(_INLINE_TAG.sub("", line[marker.end():]).strip())
         elif line.startswith(("    ", "\t")) and not paragraph and not _looks_like_prose(line):
             article.blocks.append(Block("code", line.strip()))
         elif not line.strip():
             flush()
         else:
-            paragraph.append(line.strip().lstrip("-*> ").strip())
+            quoted = announced and not paragraph and len(line.split()) <= 20 \
+                and line.rstrip()[-1] not in ".!?"
+            paragraph.append(_INLINE_TAG.sub("", line.strip().lstrip("-*> ")).strip())
+            if line.rstrip().endswith(":") or quoted:  # it announces what follows, or is it
+                flush()
+        announced = line.rstrip().endswith(":")
     flush()
     if code:
         article.blocks.append(Block("code", "\n".join(code)))

@@ -7,18 +7,32 @@ Deterministic cue phrases, not a language model; a model-backed extractor can re
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from errorkb.ingest.article import Article
+from errorkb.ingest.article import Article, Block
 from errorkb.scan import ERROR_LINE
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
-_QUOTED = re.compile(r"'([^'\n]{8,200})'|\"([^\"\n]{8,200})\"|`([^`\n]{8,200})`|“([^”\n]{8,200})”")
+# A single quote opens only where no word goes on before it (not the one in "I'm").
+_QUOTED = re.compile(r"(?<![\w'])'([^'\n]{4,200})'(?!\w)|\"([^\"\n]{4,200})\"|`([^`\n]{4,200})`"
+                     r"|“([^”\n]{4,200})”")
+# An error code or an exception's name said alone (`EACCES`, `SSLCertVerificationError`).
+_CODE_TOKEN = re.compile(r"E[A-Z]{3,15}|WSAE[A-Z]{3,15}|[A-Z][A-Za-z0-9]{1,60}(?:Error|Exception)")
 _MESSAGE_SHAPE = re.compile(
-    r"(?:[A-Za-z_][\w.]{0,80}(?:Error|Exception)\b|\b(?:E[A-Z]{3,15}|WSAE[A-Z]{3,15})\b|"
-    r"\b(?:error|failed|refused|denied|reset|timed out|not found|cannot|can't|unable|invalid|"
-    r"fatal|panic)\b)", re.IGNORECASE)
+    r"(?:[A-Za-z_][\w.]{0,80}(?:Error|Exception)\b|(?-i:\b(?:E[A-Z]{3,15}|WSAE[A-Z]{3,15})\b)|"
+    r"\b(?:error|failed|refused|denied|reset|timed out|not found|cannot|can't|could not|couldn't|"
+    r"unable|invalid|fatal|panic|does not exist|doesn't exist|no such|not allowed|not permitted|"
+    r"not accessible|unexpected|exceeded|mismatch|expired|unauthorized|forbidden|unreachable|"
+    r"not recognized|bad file)\b)", re.IGNORECASE)
+# A line of a program's own: `prog: context: what went wrong`.
+_PROGRAM_SAYS = re.compile(r"^[\w.@/-]{2,60}: [^\n]{3,300}$")
+# A sentence that says the error text follows (`fails with the following error:`).
+_ANNOUNCES = re.compile(r"\b(?:errors?|warnings?|messages?|output|fail(?:s|ed)?|says?|shows?|prints?|"
+                        r"see|get|occurs?|returns?|looks? like)\b[^.!?]{0,80}:\s*$"
+                        r"|\bthe following (?:error|warning|message|output)", re.IGNORECASE)
+_PROMPT = re.compile(r"^(?:\$|#|>>>|PS [^>\n]{0,200}>|C:\\[^>\n]{0,200}>)\s")
 
 # Cue phrases. A sentence may carry several roles; dead ends win over fixes.
 _DEAD_END = re.compile(
@@ -28,21 +42,44 @@ _DEAD_END = re.compile(
     r"not a (?:fix|solution)|(?:only )?hides? the (?:error|problem|symptom)|masks? the (?:error|problem)|"
     r"(?:don't|do not|never|avoid) (?:bother|simply|just )?(?:increase|disable|raise|restart|reinstall|"
     r"set|add|use|turn off|retry)|makes? (?:it|things) worse)\b", re.IGNORECASE)
+# Verbs a step of a fix opens with ("Run ...", "Turn off dnsmasq"): a sentence, a list item or a
+# heading; or after a clause that says when ("If you see this warning, first check ...").
+_FIX_VERBS = (
+    r"Run|Re-?run|Set|Unset|Add|Install|Uninstall|Use|Increase|Raise|Lower|Reduce|Restart|Reboot|"
+    r"Check|Update|Upgrade|Configure|Enable|Disable|Make sure|Make|Ensure|Verify|Remove|Delete|"
+    r"Change|Replace|Open|Close|Call|Pass|Export|Import|Point|Switch|Create|Reinstall|Downgrade|Pin|"
+    r"Drain|Retry|Reconnect|Handle|Specify|Turn (?:off|on)|Tell|View|Load|Build|Try|Grant|Assign|"
+    r"Allow|Edit|Modify|Reset|Regenerate|Rebuild|Clear|Clean|Prune|Kill|Stop|Start|Mount|Move|"
+    r"Rename|Copy|Generate|Trust|Append|Adjust|Free|Give|Log in|Apply|Register|Activate|Select|"
+    r"Purge|Obtain|Determine|Contact|Avoid|Exclude|Overwrite|Bind|Initiali[sz]e|Define|Declare|"
+    r"Wrap|Catch|Await|Fetch|Pull|Push|Commit|Recreate|Re-?install|Download|Upload|Sign|Refresh|"
+    r"Renew|Rotate|Extend|Split|Limit|Delay|Wait|Skip|Ignore|Keep|Mark|Tag|Label|Map|Expose|Publish|"
+    r"Restore|Revert|Roll back|Recover|Repair|Connect|Disconnect|Decrease|Bump")
 _FIX = re.compile(
-    r"(?:^(?:Run|Set|Add|Install|Use|Increase|Raise|Restart|Check|Update|Upgrade|Configure|Enable|"
-    r"Disable|Make sure|Ensure|Verify|Remove|Delete|Change|Replace|Open|Close|Call|Pass|Export|"
-    r"Point|Switch|Create|Reinstall|Downgrade|Pin|Drain|Retry|Reconnect|Handle)\b|"
-    r"\b(?:to (?:fix|solve|resolve|avoid|prevent) (?:this|it|the)|you (?:can|should|need to|must|may "
-    r"want to)|the (?:fix|solution|workaround) is|one (?:fix|solution|workaround)|a workaround|"
-    r"try (?:to |running |setting |adding |using )|make sure|ensure that|it is essential to|"
-    r"(?:the )?best way to)|"
-    r"^If [^,]{3,160}, (?:run|set|restore|rebuild|use|install|add|remove|delete|restart|reinstall|"
-    r"upgrade|downgrade|update|enable|disable|check|switch|point|pin)\b)", re.IGNORECASE)
+    rf"(?:^(?:(?:First|Then|Next|Finally|Instead|Alternatively|Also),? )?(?:{_FIX_VERBS})\b|"
+    r"\b(?:to (?:fix|solve|resolve|avoid|prevent|work around|get around) (?:this|it|the)|you (?:can|"
+    r"should|need to|must|may want to|will need to|'ll need to|have to)|the (?:fix|solution|workaround|"
+    r"remedy|answer) (?:is|was)|(?:one|another|a|the (?:simplest|easiest|quickest|best)) (?:fix|"
+    r"solution|workaround|option|way) (?:is|was|would be)|a workaround|"
+    r"try (?:to |running |setting |adding |using |removing |updating )|make sure|ensure that|"
+    r"it is essential to|(?:the )?best way to|I (?:had to|was able to|fixed|solved|resolved|"
+    r"changed|added|removed|switched|ended up)|(?:fixed|solved|resolved) (?:it|this|the (?:problem|"
+    r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) )|"
+    rf"^(?:If|When|Before|After|Once|Since|To)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
+    rf"you can|you should|you need to|please) )?(?:{_FIX_VERBS})\b)", re.IGNORECASE)
 _CAUSE = re.compile(
     r"\b(?:because|caused by|is caused|occurs? when|happens? when|can happen|due to|the reason|"
-    r"results? (?:in|from)|resulting in|(?:common|main|root|typical|another|usual) (?:cause|reason)|"
-    r"this means|is (?:triggered|raised|thrown|sent|returned) when|comes from|stems from)",
+    r"results? (?:in|from)|resulting in|(?:common|main|root|typical|another|usual|likely) (?:cause|reason)|"
+    r"this means|(?:usually|likely|probably|typically|often|generally) (?:means|indicates)|"
+    r"indicates? (?:that|a|an|the)|means (?:that|your|the)|the (?:problem|issue|culprit) (?:is|was)|"
+    r"is (?:triggered|raised|thrown|sent|returned|printed|shown) when|comes from|stems from|"
+    r"runs? out of|fails? (?:with|when|because)|is intercepting|does not trust|doesn't trust)",
     re.IGNORECASE)
+# What a section's heading says its sentences and list items are.
+_CAUSE_SECTION = re.compile(r"\b(?:causes?|why|reasons?|what (?:this|the) \w+ means|explanation|"
+                            r"root cause|background|understanding)\b", re.IGNORECASE)
+_FIX_SECTION = re.compile(r"\b(?:fix\w*|solution\w*|solv\w*|resolv\w*|workarounds?|how to|remed\w*|"
+                          r"what to do|steps)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -68,40 +105,123 @@ def sentences(text: str) -> list[str]:
 
 def _looks_like_message(text: str) -> bool:
     text = text.strip()
+    if _CODE_TOKEN.fullmatch(text):
+        return True
     return 8 <= len(text) <= 300 and _MESSAGE_SHAPE.search(text) is not None and \
         len(text.split()) <= 40
 
 
+def _output_lines(code: str) -> list[str]:
+    """The lines of a code block a program printed: commands at a prompt left out, the `> `
+    some pages put before output taken off."""
+    lines = []
+    for line in code.splitlines():
+        line = line.strip()
+        if not line or _PROMPT.match(line):
+            continue
+        lines.append(line[2:] if line.startswith("> ") else line)
+    return lines
+
+
+def _announces(block: Block | None) -> bool:
+    return block is not None and block.kind == "text" and _ANNOUNCES.search(block.text) is not None
+
+
 def find_messages(article: Article) -> list[str]:
-    """Error messages the article quotes: code-block lines that look like errors, quoted
-    strings and headings with message shapes. In order of first mention, without repeats."""
+    """Error messages the article quotes: the lines of a code block that look like errors (or
+    any line of one that a sentence announced: "fails with the following error:"), a short
+    line so announced, and quoted strings with message shapes. In order of first mention,
+    without repeats. With none of these, the headings that read as a message."""
     found: dict[str, None] = {}
+    before: Block | None = None
     for block in article.blocks:
         if block.kind == "code":
-            for line in block.text.splitlines():
-                if ERROR_LINE.search(line) and _looks_like_message(line):
-                    found.setdefault(line.strip(), None)
-            continue
-        for match in _QUOTED.finditer(block.text):
-            quoted = next(g for g in match.groups() if g)
-            if _looks_like_message(quoted):
-                found.setdefault(quoted.strip(), None)
+            lines = _output_lines(block.text)
+            if _announces(before):  # what it printed, whatever its words
+                found.update(dict.fromkeys(line for line in lines[:3] if 8 <= len(line) <= 300))
+                before = block
+                continue
+            alone = len(lines) <= 2 and all(_looks_like_message(line) for line in lines)
+            for line in lines:
+                if _looks_like_message(line) and (alone or ERROR_LINE.search(line)
+                                                  or _PROGRAM_SAYS.match(line)):
+                    found.setdefault(line, None)
+        elif block.kind == "text":
+            text = block.text.strip()
+            if _announces(before) and len(text.split()) <= 20 and text[-1] not in ".!?":
+                found.setdefault(text, None)  # a line quoted after "this error message:"
+            for match in _QUOTED.finditer(block.text):
+                quoted = next(g for g in match.groups() if g)
+                if _looks_like_message(quoted):
+                    found.setdefault(quoted.strip(), None)
+        before = block
+    if not found:
+        for block in article.blocks:
+            if block.kind == "heading" and _looks_like_message(block.text) and not (
+                    _FIX_SECTION.search(block.text) or _CAUSE_SECTION.search(block.text)):
+                found.setdefault(block.text.strip(), None)
     return list(found)
+
+
+def _claim_kind(sentence: str, section: str | None, item: bool) -> str | None:
+    """What a sentence claims: a dead end, a fix, a cause or nothing. The cue phrases decide;
+    in a section whose heading says what it holds ("How to Fix It", "Why It Happens"), its list
+    items (and, for causes, its sentences with no cue) are of that kind."""
+    if _DEAD_END.search(sentence):
+        return "dead_end"
+    if _FIX.search(sentence) or (item and section == "fix"):
+        return "fix"
+    if _CAUSE.search(sentence) or (section == "cause" and (item or not _FIX_SECTION.search(sentence))):
+        return "cause"
+    return None
+
+
+def _introduces_list(sentence: str, following: Block | None) -> bool:
+    """"You have two choices:" before a list is not a claim; its items are."""
+    return sentence.rstrip().endswith(":") and following is not None and following.kind == "text"
 
 
 def extract(article: Article) -> Extracted:
     result = Extracted(messages=find_messages(article))
     position = 0
-    for block in article.prose():
+    section: str | None = None
+    blocks = article.blocks
+    for index, block in enumerate(blocks):
+        following = blocks[index + 1] if index + 1 < len(blocks) else None
         if block.kind == "heading":
+            section = ("fix" if _FIX_SECTION.search(block.text) else
+                       "cause" if _CAUSE_SECTION.search(block.text) else None)
+            if re.match(rf"(?:{_FIX_VERBS})\b", block.text) and index > 0:
+                position += 1  # a step as a heading ("Use HTTPS")
+                result.claims.append(Claim("fix", block.text, position))
             continue
-        for sentence in sentences(block.text):
+        if block.kind == "code":
+            _attach_commands(result.claims, block, blocks[index - 1] if index else None)
+            continue
+        text_sentences = sentences(block.text)
+        for number, sentence in enumerate(text_sentences):
             position += 1
-            if _DEAD_END.search(sentence):
-                result.claims.append(Claim("dead_end", sentence, position))
-            elif _FIX.search(sentence):
-                result.claims.append(Claim("fix", sentence, position))
-            elif _CAUSE.search(sentence):
-                result.claims.append(Claim("cause", sentence, position))
+            last = number == len(text_sentences) - 1
+            if last and _introduces_list(sentence, following):
+                continue
+            kind = _claim_kind(sentence, section, item=block.item)
+            if kind == "cause" and _ANNOUNCES.search(sentence) and sentence.rstrip().endswith(":"):
+                kind = None  # "it fails with the following error:" introduces the message
+            if kind is not None:
+                result.claims.append(Claim(kind, sentence, position))
     result.sentences = position
     return result
+
+
+def _attach_commands(claims: list[Claim], code: Block, before: Block | None) -> None:
+    """The commands of a code block that follows a fix go with that fix ("Load the new value:"
+    then `sudo sysctl --system`): the last fix claimed in the text just before it."""
+    if before is None or before.kind != "text" or not claims or claims[-1].kind != "fix":
+        return
+    if claims[-1].sentence not in before.text:
+        return
+    commands = [line.strip() for line in code.text.splitlines() if line.strip()][:3]
+    commands = [line[2:] if _PROMPT.match(line) and line[0] in "$#" else line for line in commands]
+    if commands and sum(len(c) for c in commands) <= 300:
+        claims[-1] = dataclasses.replace(claims[-1], sentence=claims[-1].sentence.rstrip() + " "
+                                         + " ; ".join(commands))

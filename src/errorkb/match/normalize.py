@@ -4,6 +4,7 @@ form for the lexical pass. Pure functions; regexes still run on the original tex
 
 from __future__ import annotations
 
+import itertools
 import re
 import string
 from collections.abc import Callable
@@ -139,8 +140,8 @@ WRAP_WIDTH = 65  # a console of 80 columns leaves at least this much of a line i
 # A wrapped line's rest is prose: no code (`=`, brackets), no `key: value`, no table columns.
 _CONTINUED = re.compile(r"[a-z][a-z'-]{0,40}(?:[ ,]|\.(?: |$)|$)[^=(){}\[\]:|]*$")
 _RECORD_WORDS = frozenset({"at", "npm", "yarn", "pnpm", "gyp", "in", "from", "goroutine", "created",
-                           "compilation", "script", "exited", "error", "warning", "warn", "note", "help", "hint", "info",
-                           "debug", "trace", "fatal", "panic"})
+                           "compilation", "script", "exited", "error", "warning", "warn", "note", "help",
+                           "hint", "info", "debug", "trace", "fatal", "panic"})
 
 
 # Words: runs of ASCII letters, digits and `_` (lower-cased, leading digits dropped, of 2 to
@@ -300,13 +301,14 @@ def unwrap(text: str) -> str:
     length, so offsets hold). PowerShell and cmd wrap at the console's width between words:
     "... is not recognized as the name of" / "a cmdlet, function, ...". A break counts as a
     wrap only after a line as long as the narrowest console leaves it (`WRAP_WIDTH`), ending
-    in a plain word (not a path or a command's option) or a comma, before a line of prose that opens with a lower-case word: not a
-    frame (`at x`), a record (`error: x`, `npm ERR!`), code (`x = f(y)`) nor a table's row."""
+    in a plain word (not a path or a command's option) or a comma, before a line of prose that
+    opens with a lower-case word: not a frame (`at x`), a record (`error: x`, `npm ERR!`), code
+    (`x = f(y)`) nor a table's row."""
     if "\n" not in text:
         return text
     lines = text.split("\n")
     pieces = [lines[0]]
-    for line, after in zip(lines, lines[1:]):
+    for line, after in itertools.pairwise(lines):
         wrap = (len(line) >= WRAP_WIDTH and line.rsplit(" ", 1)[-1].rstrip(",").isalpha()
                 and after[:1].islower() and "   " not in line.strip() and "   " not in after
                 and _CONTINUED.match(after) is not None
