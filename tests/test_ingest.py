@@ -163,3 +163,21 @@ def test_a_plain_text_page_has_headings_list_items_and_announced_lines() -> None
     found = extract(article)
     assert "Resource not reachable by widget" in found.messages
     assert [c.sentence for c in found.of("fix")] == ["Rotate the token.", "Retry the job."]
+
+
+def test_restructuredtext_headings_literal_blocks_and_directives() -> None:
+    page = ("Widget socket errors\n====================\n\nIf you see a message such as::\n\n"
+            "    widget: connect to /run/widget.sock: socket closed\n\n"
+            ".. note::\n\n   The daemon may have been stopped by an upgrade.\n\n"
+            "Restart it with:\n\n.. code-block:: console\n\n   $ systemctl restart widget\n")
+    article = read_article(page.encode())
+    assert [(b.kind, b.text.strip()) for b in article.blocks] == [
+        ("heading", "Widget socket errors"),
+        ("text", "If you see a message such as:"),
+        ("code", "widget: connect to /run/widget.sock: socket closed"),
+        ("text", "The daemon may have been stopped by an upgrade."),
+        ("text", "Restart it with:"),
+        ("code", "$ systemctl restart widget")]
+    found = extract(article)
+    assert found.messages == ["widget: connect to /run/widget.sock: socket closed"]
+    assert [c.sentence for c in found.of("fix")] == ["Restart it with: systemctl restart widget"]

@@ -99,6 +99,11 @@ _LIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,2}[.)])\s+(?=\S)")
 # YAML front matter of a docs page: its title and summary are kept, the rest is metadata.
 _FRONT_MATTER = re.compile(r"\A---\r?\n(.{0,5000}?)\r?\n---\r?\n", re.DOTALL)
 _FRONT_FIELD = re.compile(r"^(title|intro|description|summary):\s*(.+)$", re.MULTILINE)
+# A heading's underline (reStructuredText, Markdown's setext): a run of one punctuation mark.
+_UNDERLINE = re.compile(r"^([=\-~^\"#*+'.:])\1{2,}\s*$")
+# reStructuredText: a directive that opens a code block, and the others (notes, images...).
+_CODE_DIRECTIVE = re.compile(r"^\.\. (?:code-block|code|sourcecode|highlight)::")
+_DIRECTIVE = re.compile(r"^\.\. [\w-]+::|^\.\. _[^:\n]+:|^\.\. \|")
 _INLINE_TAG = re.compile(r"</?(?:summary|details|kbd|b|i|em|strong|code|span|br|sup|sub)\b[^<>\n]{0,200}>")
 
 
@@ -151,7 +156,15 @@ def _from_markdown(text: str) -> Article:
 
     lines = text.splitlines()
     announced = False  # the line before ends with a colon: a short line after it is a quote
+    literal: list[str] | None = None  # a reStructuredText literal block (after `::`)
+    literal_next = False
     for i, line in enumerate(lines):
+        if literal is not None:
+            if not line.strip() or line[:1].isspace():
+                literal.append(line)
+                continue
+            article.blocks.append(Block("code", "\n".join(literal).strip("\n")))
+            literal = None
         if _FENCE.match(line.strip()):
             if code is None:
                 flush()
@@ -163,6 +176,33 @@ def _from_markdown(text: str) -> Article:
         if code is not None:
             code.append(line)
             continue
+        if literal_next and line.strip():
+            literal_next = False
+            if line[:1].isspace():
+                flush()
+                literal = [line]
+                continue
+        if _UNDERLINE.match(line) and paragraph and len(paragraph) == 1 \
+                and len(line.strip()) >= len(paragraph[0]) - 2:
+            title = paragraph.pop()  # the line above was a heading
+            flush()
+            article.blocks.append(Block("heading", title))
+            article.title = article.title or title
+            continue
+        if _UNDERLINE.match(line) and not paragraph:
+            continue  # a heading's overline, or a rule
+        if _CODE_DIRECTIVE.match(line.strip()):
+            flush()
+            literal_next = True
+            continue
+        if _DIRECTIVE.match(line.strip()):
+            flush()
+            continue
+        if line.rstrip().endswith("::"):
+            line = line.rstrip()[:-1]  # "such as::" reads "such as:"
+            literal_next = True
+            if not line.strip(":").strip():
+                continue
         heading = _MD_HEADING.match(line)
         marker = _LIST_ITEM.match(line)
         if heading or (not paragraph and _standalone_heading(lines, i)):
@@ -188,6 +228,8 @@ def _from_markdown(text: str) -> Article:
     flush()
     if code:
         article.blocks.append(Block("code", "\n".join(code)))
+    if literal:
+        article.blocks.append(Block("code", "\n".join(literal).strip("\n")))
     return article
 
 
