@@ -32,6 +32,7 @@ _PROGRAM_SAYS = re.compile(r"^[\w.@/-]{2,60}: [^\n]{3,300}$")
 _ANNOUNCES = re.compile(r"\b(?:errors?|warnings?|messages?|output|fail(?:s|ed)?|says?|shows?|prints?|"
                         r"see|get|occurs?|returns?|looks? like)\b[^.!?]{0,80}:\s*$"
                         r"|\bthe following (?:error|warning|message|output)", re.IGNORECASE)
+_COMMAND = re.compile(r"^(?:sudo )?[a-z][\w.-]{0,40}(?: [^\s-][^\s]*){0,4} --?[a-zA-Z]")
 _PROMPT = re.compile(r"^(?:\$|#|>>>|PS [^>\n]{0,200}>|C:\\[^>\n]{0,200}>)\s")
 
 # Cue phrases. A sentence may carry several roles; dead ends win over fixes.
@@ -64,7 +65,8 @@ _FIX = re.compile(
     r"try (?:to |running |setting |adding |using |removing |updating )|make sure|ensure that|"
     r"it is essential to|(?:the )?best way to|I (?:had to|was able to|fixed|solved|resolved|"
     r"changed|added|removed|switched|ended up)|(?:fixed|solved|resolved) (?:it|this|the (?:problem|"
-    r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) )|"
+    r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) |"
+    r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution))|"
     rf"^(?:If|When|Before|After|Once|Since|To)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
     rf"you can|you should|you need to|please) )?(?:{_FIX_VERBS})\b)", re.IGNORECASE)
 _CAUSE = re.compile(
@@ -72,7 +74,7 @@ _CAUSE = re.compile(
     r"results? (?:in|from)|resulting in|(?:common|main|root|typical|another|usual|likely) (?:cause|reason)|"
     r"this means|(?:usually|likely|probably|typically|often|generally) (?:means|indicates)|"
     r"indicates? (?:that|a|an|the)|means (?:that|your|the)|the (?:problem|issue|culprit) (?:is|was)|"
-    r"is (?:triggered|raised|thrown|sent|returned|printed|shown) when|comes from|stems from|"
+    r"is (?:triggered|raised|thrown|sent|returned|printed|shown) when|comes? from|stems? from|"
     r"runs? out of|fails? (?:with|when|because)|is intercepting|does not trust|doesn't trust)",
     re.IGNORECASE)
 # What a section's heading says its sentences and list items are.
@@ -123,6 +125,12 @@ def _output_lines(code: str) -> list[str]:
     return lines
 
 
+def _printed(line: str) -> bool:
+    """A line a program may have printed: not a command with options, code or a `key:` line."""
+    return (8 <= len(line) <= 300 and not _COMMAND.match(line) and not line.endswith(":")
+            and not any(c in line for c in "{}=;"))
+
+
 def _announces(block: Block | None) -> bool:
     return block is not None and block.kind == "text" and _ANNOUNCES.search(block.text) is not None
 
@@ -137,10 +145,8 @@ def find_messages(article: Article) -> list[str]:
     for block in article.blocks:
         if block.kind == "code":
             lines = _output_lines(block.text)
-            if _announces(before):  # what it printed, whatever its words
-                found.update(dict.fromkeys(line for line in lines[:3] if 8 <= len(line) <= 300))
-                before = block
-                continue
+            if _announces(before) and lines and _printed(lines[0]):
+                found.setdefault(lines[0], None)  # what it printed, whatever its words
             alone = len(lines) <= 2 and all(_looks_like_message(line) for line in lines)
             for line in lines:
                 if _looks_like_message(line) and (alone or ERROR_LINE.search(line)
@@ -165,13 +171,14 @@ def find_messages(article: Article) -> list[str]:
 
 def _claim_kind(sentence: str, section: str | None, item: bool) -> str | None:
     """What a sentence claims: a dead end, a fix, a cause or nothing. The cue phrases decide;
-    in a section whose heading says what it holds ("How to Fix It", "Why It Happens"), its list
-    items (and, for causes, its sentences with no cue) are of that kind."""
+    the list items of a section whose heading says what it holds ("How to Fix It", "Why It
+    Happens"), or of a list a sentence so introduces ("There can be various reasons:"), are of
+    that kind."""
     if _DEAD_END.search(sentence):
         return "dead_end"
     if _FIX.search(sentence) or (item and section == "fix"):
         return "fix"
-    if _CAUSE.search(sentence) or (section == "cause" and (item or not _FIX_SECTION.search(sentence))):
+    if _CAUSE.search(sentence) or (item and section == "cause"):
         return "cause"
     return None
 
@@ -184,7 +191,8 @@ def _introduces_list(sentence: str, following: Block | None) -> bool:
 def extract(article: Article) -> Extracted:
     result = Extracted(messages=find_messages(article))
     position = 0
-    section: str | None = None
+    section: str | None = None  # what the last heading says its section holds
+    listed: str | None = None  # what the sentence before a list says its items are
     blocks = article.blocks
     for index, block in enumerate(blocks):
         following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -199,12 +207,17 @@ def extract(article: Article) -> Extracted:
             _attach_commands(result.claims, block, blocks[index - 1] if index else None)
             continue
         text_sentences = sentences(block.text)
+        if not block.item:
+            listed = None
         for number, sentence in enumerate(text_sentences):
             position += 1
             last = number == len(text_sentences) - 1
             if last and _introduces_list(sentence, following):
+                listed = ("fix" if _FIX_SECTION.search(sentence) or _FIX.search(sentence) else
+                          "cause" if _CAUSE_SECTION.search(sentence) or _CAUSE.search(sentence)
+                          else None)
                 continue
-            kind = _claim_kind(sentence, section, item=block.item)
+            kind = _claim_kind(sentence, listed or section, item=block.item)
             if kind == "cause" and _ANNOUNCES.search(sentence) and sentence.rstrip().endswith(":"):
                 kind = None  # "it fails with the following error:" introduces the message
             if kind is not None:
