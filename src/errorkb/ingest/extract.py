@@ -33,6 +33,8 @@ _ANNOUNCES = re.compile(r"\b(?:errors?|warnings?|messages?|output|fail(?:s|ed)?|
                         r"see|get|occurs?|returns?|looks? like)\b[^.!?]{0,80}:\s*$"
                         r"|\bthe following (?:error|warning|message|output)", re.IGNORECASE)
 _COMMAND = re.compile(r"^(?:sudo )?[a-z][\w.-]{0,40}(?: [^\s-][^\s]*){0,4} --?[a-zA-Z]")
+# A list item that is only a link, maybe with a few words after it ("[Guide](url) by nginx").
+_LINK_ONLY = re.compile(r"^\[[^\]\n]{1,200}\]\([^)\s]{1,500}\)[^.!?]{0,60}$")
 _PROMPT = re.compile(r"^(?:\$|#|>>>|PS [^>\n]{0,200}>|C:\\[^>\n]{0,200}>)\s")
 
 # Cue phrases. A sentence may carry several roles; dead ends win over fixes.
@@ -55,14 +57,16 @@ _FIX_VERBS = (
     r"Purge|Obtain|Determine|Contact|Avoid|Exclude|Overwrite|Bind|Initiali[sz]e|Define|Declare|"
     r"Wrap|Catch|Await|Fetch|Pull|Push|Commit|Recreate|Re-?install|Download|Upload|Sign|Refresh|"
     r"Renew|Rotate|Extend|Split|Limit|Delay|Wait|Skip|Ignore|Keep|Mark|Tag|Label|Map|Expose|Publish|"
-    r"Restore|Revert|Roll back|Recover|Repair|Connect|Disconnect|Decrease|Bump")
+    r"Restore|Revert|Roll back|Recover|Repair|Connect|Disconnect|Decrease|Bump|Go to|Navigate|"
+    r"Click|Choose|Press|Type|Enter|Tick|Untick")
 _FIX = re.compile(
-    rf"(?:^(?:(?:First|Then|Next|Finally|Instead|Alternatively|Also),? )?(?:{_FIX_VERBS})\b|"
+    rf"(?:^(?:(?:First|Then|Next|Finally|Instead|Alternatively|Also|Please),? )?(?:{_FIX_VERBS})\b|"
     r"\b(?:to (?:fix|solve|resolve|avoid|prevent|work around|get around) (?:this|it|the)|you (?:can|"
     r"should|need to|must|may want to|will need to|'ll need to|have to)|the (?:fix|solution|workaround|"
     r"remedy|answer) (?:is|was)|(?:one|another|a|the (?:simplest|easiest|quickest|best)) (?:fix|"
     r"solution|workaround|option|way) (?:is|was|would be)|a workaround|"
-    r"try (?:to |running |setting |adding |using |removing |updating )|make sure|ensure that|"
+    r"try (?:to |running |setting |adding |using |removing |updating )|(?:may|might|could) try|"
+    r"make sure|ensure that|"
     r"it is essential to|(?:the )?best way to|I (?:had to|was able to|fixed|solved|resolved|"
     r"changed|added|removed|switched|ended up)|(?:fixed|solved|resolved) (?:it|this|the (?:problem|"
     r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) |"
@@ -75,8 +79,12 @@ _CAUSE = re.compile(
     r"this means|(?:usually|likely|probably|typically|often|generally) (?:means|indicates)|"
     r"indicates? (?:that|a|an|the)|means (?:that|your|the)|the (?:problem|issue|culprit) (?:is|was)|"
     r"is (?:triggered|raised|thrown|sent|returned|printed|shown) when|comes? from|stems? from|"
-    r"runs? out of|fails? (?:with|when|because)|is intercepting|does not trust|doesn't trust)",
+    r"runs? out of|fails? (?:with|when|because)|is intercepting|does not trust|doesn't trust|"
+    r"(?:can|may|might|will|would|often|sometimes|also) (?:\w+ )?cause)",
     re.IGNORECASE)
+# A heading that names one cause or fix: "Cause 1: Crashed process", "Fix #2 - Pin the version".
+_NAMED_HEADING = re.compile(r"^(causes?|reasons?|fix(?:es)?|solutions?|workarounds?|options?)"
+                            r"(?: ?#?\d{1,2})?\s?[:.\-–]\s+(?=\S)", re.IGNORECASE)
 # What a section's heading says its sentences and list items are.
 _CAUSE_SECTION = re.compile(r"\b(?:causes?|why|reasons?|what (?:this|the) \w+ means|explanation|"
                             r"root cause|background|understanding)\b", re.IGNORECASE)
@@ -176,9 +184,10 @@ def _claim_kind(sentence: str, section: str | None, item: bool) -> str | None:
     that kind."""
     if _DEAD_END.search(sentence):
         return "dead_end"
-    if _FIX.search(sentence) or (item and section == "fix"):
+    listed = item and len(sentence.split()) >= 5 and not _LINK_ONLY.match(sentence)
+    if _FIX.search(sentence) or (listed and section == "fix"):
         return "fix"
-    if _CAUSE.search(sentence) or (item and section == "cause"):
+    if _CAUSE.search(sentence) or (listed and section == "cause"):
         return "cause"
     return None
 
@@ -199,7 +208,12 @@ def extract(article: Article) -> Extracted:
         if block.kind == "heading":
             section = ("fix" if _FIX_SECTION.search(block.text) else
                        "cause" if _CAUSE_SECTION.search(block.text) else None)
-            if re.match(rf"(?:{_FIX_VERBS})\b", block.text) and index > 0:
+            named = _NAMED_HEADING.match(block.text)
+            if named:  # "Cause 1: Crashed Terraform process", "Solution: ..."
+                position += 1
+                kind = "cause" if named.group(1).lower().startswith(("cause", "reason")) else "fix"
+                result.claims.append(Claim(kind, block.text[named.end():].strip(), position))
+            elif re.match(rf"(?:{_FIX_VERBS})\b", block.text) and index > 0:
                 position += 1  # a step as a heading ("Use HTTPS")
                 result.claims.append(Claim("fix", block.text, position))
             continue
