@@ -211,8 +211,8 @@ def extract(article: Article) -> Extracted:
             named = _NAMED_HEADING.match(block.text)
             if named:  # "Cause 1: Crashed Terraform process", "Solution: ..."
                 position += 1
-                kind = "cause" if named.group(1).lower().startswith(("cause", "reason")) else "fix"
-                result.claims.append(Claim(kind, block.text[named.end():].strip(), position))
+                said = "cause" if named.group(1).lower().startswith(("cause", "reason")) else "fix"
+                result.claims.append(Claim(said, block.text[named.end():].strip(), position))
             elif re.match(rf"(?:{_FIX_VERBS})\b", block.text) and index > 0:
                 position += 1  # a step as a heading ("Use HTTPS")
                 result.claims.append(Claim("fix", block.text, position))
