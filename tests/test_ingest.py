@@ -181,3 +181,15 @@ def test_restructuredtext_headings_literal_blocks_and_directives() -> None:
     found = extract(article)
     assert found.messages == ["widget: connect to /run/widget.sock: socket closed"]
     assert [c.sentence for c in found.of("fix")] == ["Restart it with: systemctl restart widget"]
+
+
+def test_headings_that_name_a_cause_or_fix_and_lists_of_links() -> None:
+    page = ("## Cause 1: The lock was left by a crashed run\n\nIt happens on laptops.\n\n"
+            "## Solution: Remove the stale lock\n\nThe lock table keeps one row per state file.\n\n"
+            "## How to fix it\n\n- [Locking guide](https://example.org/locks) by the vendor\n"
+            "- 1.2 build 4\n- Ask the lock's owner before you delete anything at all\n")
+    found = extract(read_article(page.encode()))
+    assert [(c.kind, c.sentence) for c in found.claims] == [
+        ("cause", "The lock was left by a crashed run"),
+        ("fix", "Remove the stale lock"),
+        ("fix", "Ask the lock's owner before you delete anything at all")]
