@@ -193,3 +193,11 @@ def test_headings_that_name_a_cause_or_fix_and_lists_of_links() -> None:
         ("cause", "The lock was left by a crashed run"),
         ("fix", "Remove the stale lock"),
         ("fix", "Ask the lock's owner before you delete anything at all")]
+
+
+def test_an_article_is_about_the_error_its_summary_line_follows(kb: KnowledgeBase) -> None:
+    page = ("# npm start fails\n\nThe output ends with:\n\n```\nError: connect ECONNREFUSED 127.0.0.1:5432\n"
+            "npm ERR! code ELIFECYCLE\n```\n\nStart the database first.\n")
+    payload = kb.ingest(page.encode(), source="https://example.org/npm").to_dict()
+    assert {m["canon"] for m in payload["messages"]} >= {"node/npm-elifecycle"}
+    assert payload["target"] not in (None, "node/npm-elifecycle")

@@ -25,6 +25,7 @@ from errorkb.dialect import RegexError, compile_regex
 from errorkb.ingest.article import Article, read_article
 from errorkb.ingest.extract import Claim, Extracted, extract, sentences
 from errorkb.match.normalize import mask, strip_prefix, terms
+from errorkb.match.rank import SUMMARY_TAG
 from errorkb.model import Canon, DeadEnd, Workaround
 from errorkb.records import dump_canon
 
@@ -177,7 +178,11 @@ def ingest(data: bytes, corpus: Corpus, *, source: str, domain: str = "draft",
         canon_id = corpus.classify(message)
         if canon_id:
             result.matched[message] = canon_id
-    votes = Counter(result.matched.values())
+    # A summary canon ("npm ERR! code ELIFECYCLE") only says something failed before it: any
+    # other canon the article's messages name is what it is about.
+    votes = Counter(canon_id for canon_id in result.matched.values()
+                    if SUMMARY_TAG not in corpus.canon(canon_id).tags) \
+        or Counter(result.matched.values())
     result.target = votes.most_common(1)[0][0] if votes else None
     unmatched = [m for m in extracted.messages if m not in result.matched]
     result.regex = propose_regex(unmatched or extracted.messages)
