@@ -158,6 +158,12 @@ def test_log_levels_and_english_words_are_not_code_names() -> None:
     assert codes == {"exit:137", "name:ECONNRESET"}
 
 
+def test_npm_errno_line_is_an_exit_status_not_an_errno() -> None:
+    codes = extract_codes("npm ERR! code ELIFECYCLE\nnpm ERR! errno 1")
+    assert not any(code.startswith("errno:") for code in codes)
+    assert extract_codes("Error: EPERM: operation not permitted, errno: 1") >= {"errno:1"}
+
+
 def test_masking_hides_volatile_tokens_only() -> None:
     masked = mask("connect to 10.0.0.7:5432 at /var/run/x.sock id 3f2a9c1e-aaaa-4bbb-8ccc-1234567890ab"
                   " after 30 tries https://example.org/a?b=c")

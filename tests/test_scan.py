@@ -86,6 +86,21 @@ def test_a_mixed_log_gives_exactly_the_expected_hits(kb: KnowledgeBase) -> None:
     assert groups["network/python-connection-reset-error"]["captures"] == [{"value": "104", "count": 1}]
 
 
+def test_known_errors_come_in_the_order_they_first_appear_summaries_last(kb: KnowledgeBase) -> None:
+    log = ("npm ERR! code ELIFECYCLE\n" + GO + "2026-03-02 11:07:00,000 ERROR pool: read ECONNRESET\n" * 3
+           + "2026-03-02 11:08:00,000 ERROR [main] boot failed\n" + JAVA)
+    report = scan_text(kb, log)
+    assert [g["id"] for g in report["known"]] == [  # type: ignore[union-attr]
+        "go/assignment-to-entry-in-nil-map", "network/node-read-econnreset",
+        "java/unsupported-class-version-error", "node/npm-elifecycle"]
+
+
+def test_words_alone_name_no_error_in_a_log(kb: KnowledgeBase) -> None:
+    line = "2026-03-02 11:07:00,000 ERROR docker daemon socket permission denied"
+    assert kb.lookup(line).matches  # a lookup may answer on words alone
+    assert known(scan_text(kb, line + "\n")) == {}
+
+
 def test_a_benign_log_of_50000_lines_has_no_hits(kb: KnowledgeBase) -> None:
     rng = random.Random(5)
     lines = [rng.choice(BENIGN).format(m=i // 1000 % 60, s=i % 60, ms=i % 1000, n=rng.randrange(10**6),

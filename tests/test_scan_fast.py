@@ -72,9 +72,11 @@ def reference_scan(kb: KnowledgeBase, data: bytes, name: str, chunk_bytes: int) 
                     hits = kb.store.engine.search(event_text, [kb.store.key_of[canon_id]])
                     captures = list(hits[0].groups) if hits else []
             else:
-                result = kb.lookup(event_text, limit=1)
-                canon_id, captures = ((result.matches[0].canon_id, result.matches[0].captures)
-                                      if result.matches else (None, []))
+                # Words alone name nothing in a log: a regex hit, or a code only that canon names.
+                result = kb.lookup(event_text, limit=3)
+                owned = kb.store.owners(result.query.codes)
+                named = [m for m in result.matches if m.hit is not None or m.key in owned]
+                canon_id, captures = (named[0].canon_id, named[0].captures) if named else (None, [])
                 cache[key] = (canon_id, captures)
             where = (name, event.line)
             stamp = TIMESTAMP.search(event_text[:200])
@@ -95,6 +97,8 @@ def reference_scan(kb: KnowledgeBase, data: bytes, name: str, chunk_bytes: int) 
             group.captures.update(captures[:3])
             if when and when[:4].isdigit():
                 report.timeline[when[:16].replace("T", " ")] += 1
+    report.listed_last = {canon_id for canon_id in report.groups
+                          if {"summary", "warning"} & set(kb.canon(canon_id).tags)}
     return report
 
 

@@ -20,7 +20,7 @@ from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, RegexHit, normalize, rank
-from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT
+from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT, SUMMARY_TAG, WARNING_TAG
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 
@@ -211,9 +211,12 @@ class KnowledgeBase:
         store = self.store
 
         def classify(text: str) -> tuple[str | None, list[str]]:
-            # Ranked as `lookup` ranks, without decoding canons for display.
-            _, ranked = _ranked(store, text[:MAX_LOOKUP_CHARS], limit=1)
-            best = ranked[0] if ranked and ranked[0].known else None
+            # Ranked as `lookup` ranks, without decoding canons for display. In a log, words
+            # alone name nothing: a known match needs a regex hit or a code only it names.
+            norm, ranked = _ranked(store, text[:MAX_LOOKUP_CHARS], limit=1)
+            owned = store.owners(norm.codes) if norm.codes else set()
+            best = next((m for m in ranked if m.known and (m.hit is not None or m.key in owned)),
+                        None)
             return (best.canon_id, best.captures) if best else (None, [])
 
         def capture_pattern(canon_id: str) -> Pattern | None:
@@ -233,6 +236,9 @@ class KnowledgeBase:
             scanner.run(read(handle, name, scanner.report.stats), on_progress)
             if scanner.report.interrupted:
                 break
+        scanner.report.listed_last = {
+            canon_id for canon_id in scanner.report.groups
+            if {SUMMARY_TAG, WARNING_TAG} & set(store.canon_by_id(canon_id).tags)}
         return scanner.report
 
     def ingest(self, data: bytes, *, source: str, domain: str = "draft",

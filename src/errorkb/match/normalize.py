@@ -72,7 +72,9 @@ _ANY = ("",)
 _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     ("winerror", re.compile(r"\bWinError\s{0,3}(\d{1,6})\b", re.I), ("winerror",), True),
     ("winerror", re.compile(r"\bWSA\w{0,20}\s{0,3}\(?(100\d\d|110\d\d)\)?"), ("wsa",), True),
-    ("errno", re.compile(r"\[Errno\s{0,3}(-?\d{1,5})\]|\berrno[\s:=]{1,3}(-?\d{1,5})\b", re.I),
+    # npm's `npm ERR! errno 1` is the exit status of what it ran, not an errno.
+    ("errno", re.compile(r"\[Errno\s{0,3}(-?\d{1,5})\]"
+                         r"|(?<!ERR! )(?<!npm error )\berrno[\s:=]{1,3}(-?\d{1,5})\b", re.I),
      ("errno",), True),
     ("name", re.compile(r"(E(?<!\w.)[A-Z]{3,15}|W(?<!\w.)SAE[A-Z]{3,15}|E(?<!\w.)RR_[A-Z0-9_]{3,60})\b"),
      ("e",), False),

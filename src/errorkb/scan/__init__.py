@@ -71,13 +71,19 @@ class ScanReport:
     unknown: dict[str, Unknown] = field(default_factory=dict)
     timeline: Counter[str] = field(default_factory=Counter)  # minute → known errors
     interrupted: bool = False
+    # Canons that only say something before them failed, or only warn: listed after the others.
+    listed_last: set[str] = field(default_factory=set)
 
     def found(self, canon_id: str | None = None) -> bool:
         return bool(self.groups) if canon_id in (None, "any") else canon_id in self.groups
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of a scan (docs/scan-report.md)."""
-        groups = sorted(self.groups.values(), key=lambda g: (-g.count, g.canon_id))
+        # In the order they first appear: the first error in a failed run is most often the
+        # one the others follow from, and a build tool repeats its summary of it many times.
+        source_index = {name: i for i, name in enumerate(self.sources)}
+        groups = sorted(self.groups.values(), key=lambda g: (
+            g.canon_id in self.listed_last, source_index.get(g.first[0], 0), g.first[1], g.canon_id))
         unknown = sorted(self.unknown.values(), key=lambda u: (-u.count, u.template))
         return {
             "schema_version": SCHEMA_VERSION,
