@@ -95,6 +95,17 @@ def test_known_errors_come_in_the_order_they_first_appear_summaries_last(kb: Kno
         "java/unsupported-class-version-error", "node/npm-elifecycle"]
 
 
+def test_an_error_the_graph_says_another_found_one_causes_comes_after_it(kb: KnowledgeBase) -> None:
+    log = ("$ kubectl get pods\nNAME                   READY   STATUS             RESTARTS   AGE\n"
+           "web-7f8897b78c-gvfh7   0/1     ImagePullBackOff   0          59s\n\n$ kubectl describe pod\n"
+           "Events:\n  Normal   Scheduled  60s  default-scheduler  Successfully assigned default/web\n"
+           "  Warning  Failed  30s  kubelet  Failed to pull image \"registry.example.com/app:1.4\": "
+           "failed to authorize: unauthorized: authentication required\n")
+    report = scan_text(kb, log)
+    assert [g["id"] for g in report["known"]] == [  # type: ignore[union-attr]
+        "docker/unauthorized-authentication-required", "kubernetes/imagepullbackoff"]
+
+
 def test_words_alone_name_no_error_in_a_log(kb: KnowledgeBase) -> None:
     line = "2026-03-02 11:07:00,000 ERROR docker daemon socket permission denied"
     assert kb.lookup(line).matches  # a lookup may answer on words alone

@@ -30,7 +30,7 @@ from errorkb.scan.captures import Captures, capture_spans, digit_blind, first_ca
 from errorkb.scan.events import _CONTINUATION, _MAY_JOIN, _OPENERS, assemble
 from errorkb.scan.reader import MAX_LINE, Chunk, ReadStats, iter_chunks
 from errorkb.scan.triggers import ERROR_LINE_LITERALS, AhoCorasickTriggers, Hits, HyperscanTriggers
-from errorkb.service import KnowledgeBase
+from errorkb.service import KnowledgeBase, scan_tiers
 from tests.test_scan import BENIGN, GO, JAVA, PY_CHAINED
 
 ERROR_WORDS = re.compile(r"error|fatal|critical|panic|severe|exception|traceback|failed")
@@ -97,8 +97,7 @@ def reference_scan(kb: KnowledgeBase, data: bytes, name: str, chunk_bytes: int) 
             group.captures.update(captures[:3])
             if when and when[:4].isdigit():
                 report.timeline[when[:16].replace("T", " ")] += 1
-    report.listed_last = {canon_id for canon_id in report.groups
-                          if {"summary", "warning"} & set(kb.canon(canon_id).tags)}
+    report.tiers = scan_tiers([kb.canon(canon_id) for canon_id in report.groups])
     return report
 
 

@@ -236,9 +236,7 @@ class KnowledgeBase:
             scanner.run(read(handle, name, scanner.report.stats), on_progress)
             if scanner.report.interrupted:
                 break
-        scanner.report.listed_last = {
-            canon_id for canon_id in scanner.report.groups
-            if {SUMMARY_TAG, WARNING_TAG} & set(store.canon_by_id(canon_id).tags)}
+        scanner.report.tiers = scan_tiers([store.canon_by_id(c) for c in scanner.report.groups])
         return scanner.report
 
     def ingest(self, data: bytes, *, source: str, domain: str = "draft",
@@ -346,6 +344,29 @@ def _rank(store: IndexStore, norm: Normalized, hits: list[RegexHit],
     return rank(norm, hits, lexical, store.facts, store.canon, env, accept=accept, limit=limit,
                 named=lambda key: store.named_share(key, norm.terms),
                 owned=store.owners(norm.codes))
+
+
+def scan_tiers(found: Sequence[Canon]) -> dict[str, int]:
+    """Where each canon found in a log goes among the others (see `ScanReport.tiers`): last when
+    it only sums up or warns, after the rest when the transition graphs say another canon found
+    causes it (its `preceded_by`, or the other's `leads_to`; canons that name each other cause
+    neither)."""
+    ids = {canon.id for canon in found}
+    causes: dict[str, set[str]] = {}
+    for canon in found:
+        graph = canon.transition_graph
+        for edge in graph.preceded_by:
+            causes.setdefault(canon.id, set()).add(edge.error_id)
+        for edge in graph.leads_to:
+            causes.setdefault(edge.error_id, set()).add(canon.id)
+    tiers = {}
+    for canon in found:
+        if {SUMMARY_TAG, WARNING_TAG} & set(canon.tags):
+            tiers[canon.id] = 2
+        elif any(cause in ids and cause != canon.id and canon.id not in causes.get(cause, ())
+                 for cause in causes.get(canon.id, ())):
+            tiers[canon.id] = 1
+    return tiers
 
 
 def _in_domain(store: IndexStore, domain: str | None) -> Callable[[int], bool] | None:

@@ -71,8 +71,9 @@ class ScanReport:
     unknown: dict[str, Unknown] = field(default_factory=dict)
     timeline: Counter[str] = field(default_factory=Counter)  # minute → known errors
     interrupted: bool = False
-    # Canons that only say something before them failed, or only warn: listed after the others.
-    listed_last: set[str] = field(default_factory=set)
+    # Where a canon goes among the known errors: 0 in the order they appear, 1 after them (its
+    # cause, by the transition graph, was found too), 2 last (it only sums up or warns).
+    tiers: dict[str, int] = field(default_factory=dict)
 
     def found(self, canon_id: str | None = None) -> bool:
         return bool(self.groups) if canon_id in (None, "any") else canon_id in self.groups
@@ -83,7 +84,7 @@ class ScanReport:
         # one the others follow from, and a build tool repeats its summary of it many times.
         source_index = {name: i for i, name in enumerate(self.sources)}
         groups = sorted(self.groups.values(), key=lambda g: (
-            g.canon_id in self.listed_last, source_index.get(g.first[0], 0), g.first[1], g.canon_id))
+            self.tiers.get(g.canon_id, 0), source_index.get(g.first[0], 0), g.first[1], g.canon_id))
         unknown = sorted(self.unknown.values(), key=lambda u: (-u.count, u.template))
         return {
             "schema_version": SCHEMA_VERSION,
