@@ -20,7 +20,7 @@ from errorkb.dialect import Pattern, RegexError, compile_regex
 from errorkb.errors import IndexUnavailable, InputError, InputTooLarge, NotFound
 from errorkb.index import IndexStore, build_index, corpus_fingerprint
 from errorkb.match import Environment, Match, Normalized, RegexHit, normalize, rank
-from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT, SUMMARY_TAG, WARNING_TAG
+from errorkb.match.rank import KNOWN_LEXICAL_SHARE, NO_ENVIRONMENT, SUMMARY_TAG, WARNING_TAG, graph_causes
 from errorkb.model import Canon
 from errorkb.outcomes import OutcomeStore, Report, Tally
 
@@ -349,22 +349,13 @@ def _rank(store: IndexStore, norm: Normalized, hits: list[RegexHit],
 def scan_tiers(found: Sequence[Canon]) -> dict[str, int]:
     """Where each canon found in a log goes among the others (see `ScanReport.tiers`): last when
     it only sums up or warns, after the rest when the transition graphs say another canon found
-    causes it (its `preceded_by`, or the other's `leads_to`; canons that name each other cause
-    neither)."""
-    ids = {canon.id for canon in found}
-    causes: dict[str, set[str]] = {}
-    for canon in found:
-        graph = canon.transition_graph
-        for edge in graph.preceded_by:
-            causes.setdefault(canon.id, set()).add(edge.error_id)
-        for edge in graph.leads_to:
-            causes.setdefault(edge.error_id, set()).add(canon.id)
+    causes it (`graph_causes`)."""
+    caused = graph_causes(found)
     tiers = {}
     for canon in found:
         if {SUMMARY_TAG, WARNING_TAG} & set(canon.tags):
             tiers[canon.id] = 2
-        elif any(cause in ids and cause != canon.id and canon.id not in causes.get(cause, ())
-                 for cause in causes.get(canon.id, ())):
+        elif caused.get(canon.id):
             tiers[canon.id] = 1
     return tiers
 

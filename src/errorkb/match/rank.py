@@ -170,10 +170,28 @@ def _env_part(env: Environment, canon: Canon) -> float:
     return score
 
 
+def graph_causes(canons: Iterable[Canon]) -> dict[str, set[str]]:
+    """Canon id → the other canons given that cause it, by their transition graphs (its
+    `preceded_by`, their `leads_to`); canons that name each other cause neither."""
+    canons = list(canons)
+    ids = {canon.id for canon in canons}
+    linked: dict[str, set[str]] = {}
+    for canon in canons:
+        graph = canon.transition_graph
+        for edge in graph.preceded_by:
+            if edge.error_id in ids and edge.error_id != canon.id:
+                linked.setdefault(canon.id, set()).add(edge.error_id)
+        for edge in graph.leads_to:
+            if edge.error_id in ids and edge.error_id != canon.id:
+                linked.setdefault(edge.error_id, set()).add(canon.id)
+    return {canon_id: {cause for cause in found if canon_id not in linked.get(cause, ())}
+            for canon_id, found in linked.items()}
+
+
 def _causes_hit(spans: Mapping[int, tuple[int, int]], facts: Mapping[int, CandidateFacts],
                 canon_of: Callable[[int], Canon]) -> dict[int, set[int]]:
     """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
-    (its `preceded_by`, their `leads_to`); canons that name each other cause neither. Tags
+    (`graph_causes`). Tags
     come over the graphs: a canon tagged `summary` only says that something above it failed
     ("npm ERR! code ELIFECYCLE", "ERROR: Job failed"), so every other hit canon is its cause;
     a canon tagged `warning` goes below every other hit canon but summaries (Apache's
@@ -182,17 +200,8 @@ def _causes_hit(spans: Mapping[int, tuple[int, int]], facts: Mapping[int, Candid
     hit (`spans`: each hit canon's hit) and goes above the canons hit inside it ("Readiness
     probe failed: dial tcp ...: connection refused" is the probe's failure)."""
     key_of = {facts[key].id: key for key in spans if key in facts}
-    linked: dict[int, set[int]] = {}
-    for key in key_of.values():
-        graph = canon_of(key).transition_graph
-        for edge in graph.preceded_by:
-            if key_of.get(edge.error_id, key) != key:
-                linked.setdefault(key, set()).add(key_of[edge.error_id])
-        for edge in graph.leads_to:
-            if key_of.get(edge.error_id, key) != key:
-                linked.setdefault(key_of[edge.error_id], set()).add(key)
-    causes = {key: {cause for cause in found if key not in linked.get(cause, ())}
-              for key, found in linked.items()}
+    causes = {key_of[canon_id]: {key_of[cause] for cause in found}
+              for canon_id, found in graph_causes([canon_of(key) for key in key_of.values()]).items()}
     for outer, (start, end) in spans.items():
         if CONTEXT_TAG in canon_of(outer).tags:
             for inner, (inner_start, inner_end) in spans.items():
