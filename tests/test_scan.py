@@ -106,6 +106,15 @@ def test_an_error_the_graph_says_another_found_one_causes_comes_after_it(kb: Kno
         "docker/unauthorized-authentication-required", "kubernetes/imagepullbackoff"]
 
 
+def test_level_marks_tool_advice_and_locating_fragments_are_no_unknown_errors(kb: KnowledgeBase) -> None:
+    log = ("[ERROR] /srv/app/src/main/java/App.java:[12,8] frobnicated types: Widget cannot be wound\n"
+           "[ERROR]   symbol:   class Widget\n[ERROR]   location: class App\n[ERROR] \n"
+           "[ERROR] -> [Help 1]\n[ERROR] Re-run Maven using the -X switch to enable full debug logging.\n")
+    unknown = scan_text(kb, log)["unknown"]
+    assert [u["example"] for u in unknown] == [  # type: ignore[union-attr, index]
+        "[ERROR] /srv/app/src/main/java/App.java:[12,8] frobnicated types: Widget cannot be wound"]
+
+
 def test_words_alone_name_no_error_in_a_log(kb: KnowledgeBase) -> None:
     line = "2026-03-02 11:07:00,000 ERROR docker daemon socket permission denied"
     assert kb.lookup(line).matches  # a lookup may answer on words alone

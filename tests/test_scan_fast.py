@@ -24,7 +24,16 @@ import pytest
 from errorkb.dialect import compile_regex
 from errorkb.faces.config import bundled_corpus_dir
 from errorkb.match.normalize import mask, normalize, strip_prefix
-from errorkb.scan import ERROR_LINE, TIMESTAMP, Group, Scanner, ScanReport, Unknown, template_of
+from errorkb.scan import (
+    ERROR_LINE,
+    TIMESTAMP,
+    Group,
+    Scanner,
+    ScanReport,
+    Unknown,
+    says_an_error,
+    template_of,
+)
 from errorkb.scan import triggers as trigger_module
 from errorkb.scan.captures import Captures, capture_spans, digit_blind, first_captures
 from errorkb.scan.events import _CONTINUATION, _MAY_JOIN, _OPENERS, assemble
@@ -82,7 +91,7 @@ def reference_scan(kb: KnowledgeBase, data: bytes, name: str, chunk_bytes: int) 
             stamp = TIMESTAMP.search(event_text[:200])
             when = stamp.group(0) if stamp else None
             if canon_id is None:
-                if ERROR_LINE.search(event_text) is None:
+                if not says_an_error(event_text):
                     continue
                 template = template_of(event_text)
                 unknown = report.unknown.setdefault(

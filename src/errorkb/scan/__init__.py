@@ -23,7 +23,7 @@ from errorkb.scan.events import Assembled, events_in
 from errorkb.scan.reader import Chunk, ReadStats
 from errorkb.scan.triggers import ERROR_LINE, Hits
 
-__all__ = ["ERROR_LINE", "Group", "ScanReport", "Scanner", "Unknown", "template_of"]
+__all__ = ["ERROR_LINE", "Group", "ScanReport", "Scanner", "Unknown", "says_an_error", "template_of"]
 
 SCHEMA_VERSION = 1
 MAX_CAPTURES = 10
@@ -31,6 +31,13 @@ MAX_TEMPLATES = 200
 CACHE_LIMIT = 50_000
 
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
+# A line that only marks a level ("[ERROR]"), or a build tool's standing advice after its
+# errors (Maven's "Re-run Maven using the -X switch", "-> [Help 1]"), or a fragment that only
+# locates the error above it (javac's "symbol:" and "location:"), says no error of its own.
+_LEVEL_MARK = re.compile(r"\[?(?:ERROR|FATAL|SEVERE|CRITICAL|Error|error)\]?:?\s*")
+_ADVICE = re.compile(r"(?:-> )?\[Help \d+\]|Re-run Maven using|To see the full stack trace of the errors"
+                     r"|For more information about the errors and possible solutions"
+                     r"|COMPILATION ERROR\s*:?\s*$|(?:symbol|location)\s*:")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}")
 _SPACES = re.compile(r"\s+")
 _NONZERO_DIGITS = str.maketrans("23456789", "11111111")
@@ -111,6 +118,16 @@ Classify = Callable[[str], tuple[str | None, list[str]]]
 PatternOf = Callable[[str], Pattern | None]  # a canon's compiled regex, for its captures
 
 
+def says_an_error(text: str) -> bool:
+    """Whether an event no canon knows is worth listing as an unknown error."""
+    if ERROR_LINE.search(text) is None:
+        return False
+    if "\n" in text.strip():
+        return True
+    body = _LEVEL_MARK.sub("", strip_prefix(text).strip(), count=1)
+    return len(body.split()) >= 2 and _ADVICE.match(body) is None
+
+
 def template_of(text: str) -> str:
     """The masked shape of an event's decisive line: numbers, ids, paths and hosts hidden."""
     if _one_plain_line(text):  # its own decisive line: no need to normalise
@@ -144,7 +161,7 @@ class Scanner:
         self._triggers = triggers
         self._classify = classify
         self._captures = Captures(pattern_of)
-        # Event text with digits zeroed → (canon id, captures, whether ERROR_LINE matches).
+        # Event text with digits zeroed → (canon id, captures, whether it says an error).
         self._cache: dict[bytes, tuple[str | None, list[str], bool]] = {}
         self._templates: dict[str, str] = {}
         self._assembled: Assembled = {}
@@ -175,7 +192,7 @@ class Scanner:
             return (canon_id, self._captures.of(canon_id, key, event_text), True) \
                 if canon_id else cached
         canon_id, captures = self._classify(event_text)
-        result = (canon_id, captures, canon_id is not None or ERROR_LINE.search(event_text) is not None)
+        result = (canon_id, captures, canon_id is not None or says_an_error(event_text))
         if len(self._cache) < CACHE_LIMIT:
             self._cache[key] = result
         return result
@@ -186,7 +203,7 @@ class Scanner:
         cache = self._cache
         for raw, block, lines_into_block in events_in(chunk.data, hits.triggers, hits.joining,
                                                       self._assembled):
-            # The key: cheap, timestamps and counters do not split it. ERROR_LINE sees digits
+            # The key: cheap, timestamps and counters do not split it. `says_an_error` sees digits
             # only as digits, so its answer holds for every text of one key.
             if raw.isascii():
                 key = raw.translate(_DIGITS)
