@@ -201,3 +201,15 @@ def test_an_article_is_about_the_error_its_summary_line_follows(kb: KnowledgeBas
     payload = kb.ingest(page.encode(), source="https://example.org/npm").to_dict()
     assert {m["canon"] for m in payload["messages"]} >= {"node/npm-elifecycle"}
     assert payload["target"] not in (None, "node/npm-elifecycle")
+
+
+@pytest.mark.parametrize("text", [
+    "error " * 20000 + ":\n", "a " + "b " * 40000 + "\n", "'" + "x'" * 40000 + "\n",
+    ("- [" + "a" * 150 + "](" + "b" * 400 + ")" + " c" * 30 + "\n") * 200,
+    "If " + "a " * 20000 + ", run it.\n", "Title\n" + "=" * 100000 + "\n",
+    "---\n" + "a: b\n" * 3000, "intro::\n" + "    code line\n" * 20000,
+])
+def test_adversarial_articles_do_not_hang_the_reader_or_the_cues(text: str) -> None:
+    """Every pattern ingest runs is bounded; a catastrophic one would hang here."""
+    found = extract(read_article(text.encode()))
+    assert found.sentences >= 0
