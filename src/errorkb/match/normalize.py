@@ -36,9 +36,7 @@ _OPENING = re.compile(
 _PLACED_EXCEPTION = re.compile(
     r"(?:(?:[A-Za-z]:)?[^\s:]{1,300}+:\d{1,7}+:? )?(?:Uncaught (?:\(in promise\) )?)?"
     r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Warning)(?::|$)"
-    r"|\s{0,16}(?:error )?TS\d{4,5}: | ?! \[(?:remote )?rejected\] ")
-
-_TS_DIAGNOSTIC = re.compile(r"\s{0,16}(?:error )?TS\d{4,5}: ")
+    r"|(?P<diagnostic>\s{0,16}(?:error )?TS\d{4,5}: )| ?! \[(?:remote )?rejected\] ")
 
 # Patterns that run over whole inputs are written so that `re` can skip to where a match may
 # start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
@@ -261,9 +259,10 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
     for i, s in enumerate(stripped):
         opening = _OPENING.match(s)
         if opening is None:
-            if (("TS" in s or "Warning:" in s or "Uncaught " in s or "! [" in s)
-                    and _PLACED_EXCEPTION.match(s)):
-                (diagnostics if _TS_DIAGNOSTIC.match(s) else exception_lines).append(i)
+            placed = (_PLACED_EXCEPTION.match(s)
+                      if "TS" in s or "Warning:" in s or "Uncaught " in s or "! [" in s else None)
+            if placed is not None:
+                (diagnostics if placed.lastgroup == "diagnostic" else exception_lines).append(i)
             continue
         if opening.lastgroup == "caused":
             caused_by.append(i)

@@ -191,10 +191,9 @@ def graph_causes(canons: Iterable[Canon]) -> dict[str, set[str]]:
 def _causes_hit(spans: Mapping[int, tuple[int, int]], facts: Mapping[int, CandidateFacts],
                 canon_of: Callable[[int], Canon]) -> dict[int, set[int]]:
     """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
-    (`graph_causes`). Tags
-    come over the graphs: a canon tagged `summary` only says that something above it failed
-    ("npm ERR! code ELIFECYCLE", "ERROR: Job failed"), so every other hit canon is its cause;
-    a canon tagged `warning` goes below every other hit canon but summaries (Apache's
+    (`graph_causes`). Tags come over the graphs: a canon tagged `summary` only says that
+    something above it failed ("npm ERR! code ELIFECYCLE", "ERROR: Job failed"), so every
+    other hit canon is its cause; a canon tagged `warning` goes below every other hit canon but summaries (Apache's
     ServerName warning printed just before the bind error that stopped it), whatever their
     graphs say of one another; a canon tagged `context` frames other errors' messages in its
     hit (`spans`: each hit canon's hit) and goes above the canons hit inside it ("Readiness
