@@ -193,11 +193,12 @@ def _causes_hit(spans: Mapping[int, tuple[int, int]], facts: Mapping[int, Candid
     """Hit canon → the other hit canons that cause it, by the hit canons' transition graphs
     (`graph_causes`). Tags come over the graphs: a canon tagged `summary` only says that
     something above it failed ("npm ERR! code ELIFECYCLE", "ERROR: Job failed"), so every
-    other hit canon is its cause; a canon tagged `warning` goes below every other hit canon but summaries (Apache's
-    ServerName warning printed just before the bind error that stopped it), whatever their
-    graphs say of one another; a canon tagged `context` frames other errors' messages in its
-    hit (`spans`: each hit canon's hit) and goes above the canons hit inside it ("Readiness
-    probe failed: dial tcp ...: connection refused" is the probe's failure)."""
+    other hit canon is its cause; a canon tagged `warning` goes below every other hit canon
+    but summaries (Apache's ServerName warning printed just before the bind error that stopped
+    it), whatever their graphs say of one another; a canon tagged `context` frames other
+    errors' messages in its hit (`spans`: each hit canon's hit) and goes above the canons hit
+    inside it ("Readiness probe failed: dial tcp ...: connection refused" is the probe's
+    failure)."""
     key_of = {facts[key].id: key for key in spans if key in facts}
     causes = {key_of[canon_id]: {key_of[cause] for cause in found}
               for canon_id, found in graph_causes([canon_of(key) for key in key_of.values()]).items()}
