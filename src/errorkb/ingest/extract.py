@@ -73,6 +73,7 @@ _FIX = re.compile(
     r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution))|"
     rf"^(?:If|When|Before|After|Once|Since|To)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
     rf"you can|you should|you need to|please) )?(?:{_FIX_VERBS})\b)", re.IGNORECASE)
+_FIX_STEP = re.compile(rf"(?:{_FIX_VERBS})\b")  # a heading that is a step ("Use HTTPS")
 _CAUSE = re.compile(
     r"\b(?:because|caused by|is caused|occurs? when|happens? when|can happen|due to|the reason|"
     r"results? (?:in|from)|resulting in|(?:common|main|root|typical|another|usual|likely) (?:cause|reason)|"
@@ -213,7 +214,7 @@ def extract(article: Article) -> Extracted:
                 position += 1
                 said = "cause" if named.group(1).lower().startswith(("cause", "reason")) else "fix"
                 result.claims.append(Claim(said, block.text[named.end():].strip(), position))
-            elif re.match(rf"(?:{_FIX_VERBS})\b", block.text) and index > 0:
+            elif _FIX_STEP.match(block.text) and index > 0:
                 position += 1  # a step as a heading ("Use HTTPS")
                 result.claims.append(Claim("fix", block.text, position))
             continue
