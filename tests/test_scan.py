@@ -86,6 +86,18 @@ def test_a_mixed_log_gives_exactly_the_expected_hits(kb: KnowledgeBase) -> None:
     assert groups["network/python-connection-reset-error"]["captures"] == [{"value": "104", "count": 1}]
 
 
+def test_a_traceback_after_another_without_chaining_words_is_an_error_of_its_own(
+        kb: KnowledgeBase) -> None:
+    first = ('Traceback (most recent call last):\n  File "/app/a.py", line 1, in <module>\n'
+             "    import numpy\nModuleNotFoundError: No module named 'numpy'\n")
+    second = PY_CHAINED.split("\n", 1)[1]  # the chained traceback, without its log line
+    for between in ("", "\n"):
+        report = scan_text(kb, first + between + second)
+        assert known(report) == {"python/module-not-found": 1,
+                                 "network/python-connection-reset-error": 1}
+        assert [g["first"]["line"] for g in report["known"]] == [1, 5 + len(between)]  # type: ignore[index, union-attr]
+
+
 def test_known_errors_come_in_the_order_they_first_appear_summaries_last(kb: KnowledgeBase) -> None:
     log = ("npm ERR! code ELIFECYCLE\n" + GO + "2026-03-02 11:07:00,000 ERROR pool: read ECONNRESET\n" * 3
            + "2026-03-02 11:08:00,000 ERROR [main] boot failed\n" + JAVA)

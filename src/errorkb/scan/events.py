@@ -21,6 +21,10 @@ _CONTINUATION = re.compile(
     r"[\w.*/\[\]()-]{1,300}\([^\n]{0,400}\)(?: \+0x[0-9a-f]{1,16})?$")  # a Go dump's function line
 _BLANK_CONTINUES = re.compile(r"goroutine \d+ \[|During handling of the above|"
                               r"The above exception was|Traceback \(most recent call last\)")
+# Python's words between two tracebacks of one chain; without them, a traceback after another
+# is an error of its own.
+_CHAINING = re.compile(r"During handling of the above|The above exception was")
+_TRACEBACK = "Traceback (most recent call last)"
 # The line that closes a Python traceback's indented frames: `pkg.SomeError: message`.
 _EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
                              r"(?:Error|Exception|Exit|Interrupt|Warning)\b")
@@ -63,6 +67,8 @@ def event_around(text: str, offset: int) -> tuple[int, int]:
             if prev_start == 0 or not _BLANK_CONTINUES.match(line):
                 break
             before_start, before_end = _line_bounds(text, prev_start - 1)
+            if line.startswith(_TRACEBACK) and not _CHAINING.match(text[before_start:before_end]):
+                break
             start, line = before_start, text[before_start:before_end]
             steps += 1
             continue
@@ -79,20 +85,23 @@ def event_around(text: str, offset: int) -> tuple[int, int]:
     while end < len(text) and steps < MAX_EVENT_LINES:
         next_start, next_end = _line_bounds(text, end + 1)
         following = text[next_start:next_end]
+        last_line = text[_line_bounds(text, end - 1)[0]:end] if end else ""
         if not following.strip():
             # A blank line inside a chained traceback or before a goroutine dump.
             after_start, after_end = _line_bounds(text, min(next_end + 1, len(text)))
-            if next_end < len(text) and _BLANK_CONTINUES.match(text[after_start:after_end]):
+            after = text[after_start:after_end]
+            if next_end < len(text) and _BLANK_CONTINUES.match(after) and not (
+                    after.startswith(_TRACEBACK) and _unchained(text, start, end, last_line)):
                 end = after_end
                 steps += 1
                 continue
             break
-        if _continues(following):
+        if _continues(following) and not (following.startswith(_TRACEBACK)
+                                          and _unchained(text, start, end, last_line)):
             end = next_end
             steps += 1
             continue
         # The exception line closing a Python traceback's indented frames belongs to it.
-        last_line = text[_line_bounds(text, end - 1)[0]:end] if end else ""
         if opened and last_line[:1] in " \t" and _EXCEPTION_LINE.match(following):
             end = next_end
             steps += 1
@@ -100,6 +109,12 @@ def event_around(text: str, offset: int) -> tuple[int, int]:
             continue
         break
     return start, end
+
+
+def _unchained(text: str, start: int, end: int, last_line: str) -> bool:
+    """Whether a traceback opening after the event `text[start:end]` (ending in `last_line`)
+    is another error: the event holds a traceback already, and no chaining words come between."""
+    return _TRACEBACK in text[start:end] and not _CHAINING.match(last_line)
 
 
 def assemble(text: str, offsets: list[int], first_line: int) -> list[Event]:
