@@ -121,9 +121,11 @@ def test_an_error_the_graph_says_another_found_one_causes_comes_after_it(kb: Kno
 def test_level_marks_tool_advice_and_locating_fragments_are_no_unknown_errors(kb: KnowledgeBase) -> None:
     log = ("[ERROR] /srv/app/src/main/java/App.java:[12,8] frobnicated types: Widget cannot be wound\n"
            "[ERROR]   symbol:   class Widget\n[ERROR]   location: class App\n[ERROR] \n"
-           "[ERROR] -> [Help 1]\n[ERROR] Re-run Maven using the -X switch to enable full debug logging.\n")
+           "[ERROR] -> [Help 1]\n[ERROR] Re-run Maven using the -X switch to enable full debug logging.\n"
+           "E       TypeError: frobnicated types\n\ntests/test_app.py:22: TypeError\n")
     unknown = scan_text(kb, log)["unknown"]
-    assert [u["example"] for u in unknown] == [  # type: ignore[union-attr, index]
+    assert sorted(u["example"] for u in unknown) == [  # type: ignore[union-attr, index]
+        "E       TypeError: frobnicated types",
         "[ERROR] /srv/app/src/main/java/App.java:[12,8] frobnicated types: Widget cannot be wound"]
 
 

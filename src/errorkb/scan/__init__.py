@@ -33,11 +33,13 @@ CACHE_LIMIT = 50_000
 _DIGITS = bytes.maketrans(b"123456789", b"000000000")
 # A line that only marks a level ("[ERROR]"), or a build tool's standing advice after its
 # errors (Maven's "Re-run Maven using the -X switch", "-> [Help 1]"), or a fragment that only
-# locates the error above it (javac's "symbol:" and "location:"), says no error of its own.
+# locates the error above it (javac's "symbol:" and "location:", pytest's "tests/t.py:22:
+# TypeError" under the `E` lines it echoes), says no error of its own.
 _LEVEL_MARK = re.compile(r"\[?(?:ERROR|FATAL|SEVERE|CRITICAL|Error|error)\]?:?\s*")
 _ADVICE = re.compile(r"(?:-> )?\[Help \d+\]|Re-run Maven using|To see the full stack trace of the errors"
                      r"|For more information about the errors and possible solutions"
-                     r"|COMPILATION ERROR\s*:?\s*$|(?:symbol|location)\s*:")
+                     r"|COMPILATION ERROR\s*:?\s*$|(?:symbol|location)\s*:"
+                     r"|[\w./\\-]{1,300}:\d{1,9}: [A-Za-z_][\w.]{0,200}\s*$")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}")
 _SPACES = re.compile(r"\s+")
 _NONZERO_DIGITS = str.maketrans("23456789", "11111111")
