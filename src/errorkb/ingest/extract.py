@@ -81,7 +81,14 @@ _CAUSE = re.compile(
     r"indicates? (?:that|a|an|the)|means (?:that|your|the)|the (?:problem|issue|culprit) (?:is|was)|"
     r"is (?:triggered|raised|thrown|sent|returned|printed|shown) when|comes? from|stems? from|"
     r"runs? out of|fails? (?:with|when|because)|is intercepting|does not trust|doesn't trust|"
-    r"(?:can|may|might|will|would|often|sometimes|also) (?:\w+ )?cause)",
+    r"(?:can|may|might|will|would|often|sometimes|also) (?:\w+ )?cause|"
+    r"(?:may|might|can|could|will|would) (?:also )?(?:happen|occur|come up|arise|emerge|appear) "
+    r"(?:when|if|because)|you(?:'ll| will) (?:see|get) (?:this|the|an?) |"
+    r"you (?:might|may) (?:be using|have (?:installed|multiple|two|more than one|an? older|an? old))|"
+    r"(?:possible|probable|other) (?:cause|reason)|(?:is|was) (?:actually )?an? (?:known|upstream) "
+    r"(?:issue|bug|problem)|there (?:is|was) (?:a|an) (?:problem|issue|bug) (?:with|in)|"
+    r"(?:is|are) not supported|(?:cannot|can't|could not|couldn't) be (?:loaded|found|resolved)|"
+    r"is unable to|(?:will|would) fail)",
     re.IGNORECASE)
 # A heading that names one cause or fix: "Cause 1: Crashed process", "Fix #2 - Pin the version".
 _NAMED_HEADING = re.compile(r"^(causes?|reasons?|fix(?:es)?|solutions?|workarounds?|options?)"
