@@ -183,6 +183,26 @@ def test_restructuredtext_headings_literal_blocks_and_directives() -> None:
     assert [c.sentence for c in found.of("fix")] == ["Restart it with: systemctl restart widget"]
 
 
+def test_quotations_after_an_announcing_sentence_are_messages() -> None:
+    markdown = ("# Widgets\n\nLoading a widget twice, the following error happens.\n\n"
+                "> Widget \"w1\" is registered already. A widget loads once.\n\n"
+                "> \"w1\" came from two bundles. It cannot be loaded twice.\n\n"
+                "> Note: this page is old.\n\nThe registry keeps one of each.\n")
+    assert extract(read_article(markdown.encode())).messages == [
+        "Widget \"w1\" is registered already. A widget loads once.",
+        "\"w1\" came from two bundles. It cannot be loaded twice."]
+    mdx = ("You got this error message:\n\n<ConsoleBlock level=\"error\">\n\n"
+           "Widgets can only be wound inside a winder.\n\n</ConsoleBlock>\n\nThe rule is strict.\n")
+    article = read_article(mdx.encode())
+    assert [(b.text, b.quote) for b in article.blocks] == [
+        ("You got this error message:", False),
+        ("Widgets can only be wound inside a winder.", True), ("The rule is strict.", False)]
+    assert extract(article).messages == ["Widgets can only be wound inside a winder."]
+    html = ("<p>It fails with the following error.</p><blockquote><p>Widget w2 is stale.</p>"
+            "</blockquote><p>Plain words.</p>")
+    assert extract(read_article(html.encode(), "page.html")).messages == ["Widget w2 is stale."]
+
+
 def test_headings_that_name_a_cause_or_fix_and_lists_of_links() -> None:
     page = ("## Cause 1: The lock was left by a crashed run\n\nIt happens on laptops.\n\n"
             "## Solution: Remove the stale lock\n\nThe lock table keeps one row per state file.\n\n"

@@ -24,6 +24,7 @@ class Block:
     kind: str  # heading | text | code
     text: str
     item: bool = False  # a list item
+    quote: bool = False  # a quotation: a Markdown `>` block, an HTML blockquote, an MDX component
 
 
 @dataclass
@@ -45,13 +46,14 @@ class _HtmlText(HTMLParser):
         self._code = 0
         self._heading = False
         self._in_title = False
+        self._quote = 0
 
     def _flush(self, kind: str = "text", item: bool = False) -> None:
         text = "".join(self._buffer)
         self._buffer.clear()
         text = text.strip("\n") if kind == "code" else " ".join(text.split())
         if text.strip():
-            self.blocks.append(Block(kind, text, item))
+            self.blocks.append(Block(kind, text, item, kind == "text" and self._quote > 0))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIP:
@@ -68,6 +70,7 @@ class _HtmlText(HTMLParser):
             self._heading = True
         elif tag in _BLOCKS and not self._code:
             self._flush()
+            self._quote += tag == "blockquote"
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
@@ -84,6 +87,7 @@ class _HtmlText(HTMLParser):
             self._flush("heading")
         elif tag in _BLOCKS and not self._code:
             self._flush(item=tag == "li")
+            self._quote = max(0, self._quote - (tag == "blockquote"))
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -104,6 +108,9 @@ _UNDERLINE = re.compile(r"^([=\-~^\"#*+'.:])\1{2,}\s*$")
 # reStructuredText: a directive that opens a code block, and the others (notes, images...).
 _CODE_DIRECTIVE = re.compile(r"^\.\. (?:code-block|code|sourcecode|highlight)::")
 _DIRECTIVE = re.compile(r"^\.\. [\w-]+::|^\.\. _[^:\n]+:|^\.\. \|")
+# A line that is only an MDX component's tag (`<ConsoleBlock level="error">`, `</Note>`): the
+# component goes, what it wraps is quoted.
+_COMPONENT_TAG = re.compile(r"^\s*<(/?)[A-Z][\w.]{0,60}(?:\s[^<>\n]{0,300})?(/?)>\s*$")
 _INLINE_TAG = re.compile(r"</?(?:summary|details|kbd|b|i|em|strong|code|span|br|sup|sub)\b[^<>\n]{0,200}>")
 
 
@@ -146,13 +153,16 @@ def _from_markdown(text: str) -> Article:
     code: list[str] | None = None
 
     item = False
+    quote = False  # the paragraph is a `>` quotation
+    component = 0  # inside an MDX component: its paragraphs are quotations
 
     def flush() -> None:
-        nonlocal item
+        nonlocal item, quote
         if paragraph:
-            article.blocks.append(Block("text", " ".join(" ".join(paragraph).split()), item))
+            article.blocks.append(Block("text", " ".join(" ".join(paragraph).split()), item,
+                                        quote or component > 0))
             paragraph.clear()
-        item = False
+        item = quote = False
 
     lines = text.splitlines()
     announced = False  # the line before ends with a colon: a short line after it is a quote
@@ -203,6 +213,14 @@ def _from_markdown(text: str) -> Article:
             literal_next = True
             if not line.strip(":").strip():
                 continue
+        tag = _COMPONENT_TAG.match(line)
+        if tag:
+            flush()
+            if not tag.group(2):  # not self-closing
+                component = max(0, component + (-1 if tag.group(1) else 1))
+            continue
+        if line.startswith(">") != quote and paragraph:
+            flush()  # a quotation begins or ends
         heading = _MD_HEADING.match(line)
         marker = _LIST_ITEM.match(line)
         if heading or (not paragraph and _standalone_heading(lines, i)):
@@ -221,6 +239,7 @@ def _from_markdown(text: str) -> Article:
         else:
             quoted = announced and not paragraph and len(line.split()) <= 20 \
                 and line.rstrip()[-1] not in ".!?"
+            quote = line.startswith(">")
             paragraph.append(_INLINE_TAG.sub("", line.strip().lstrip("-*> ")).strip())
             if line.rstrip().endswith(":") or quoted:  # it announces what follows, or is it
                 flush()

@@ -170,8 +170,12 @@ def find_messages(article: Article) -> list[str]:
                     found.setdefault(line, None)
         elif block.kind == "text":
             text = block.text.strip()
-            if _announces(before) and len(text.split()) <= 20 and text[-1] not in ".!?":
-                found.setdefault(text, None)  # a line quoted after "this error message:"
+            if len(text.split()) <= 20 and (
+                    (_announces(before) and (text[-1] not in ".!?" or block.quote))
+                    or (block.quote and before is not None and before.quote
+                        and before.text.strip() in found and _looks_like_message(text))):
+                # a line quoted after "this error message:", and the quotation after it
+                found.setdefault(text, None)
             for match in _QUOTED.finditer(block.text):
                 quoted = next(g for g in match.groups() if g)
                 if _looks_like_message(quoted):
