@@ -118,11 +118,15 @@ def test_an_error_the_graph_says_another_found_one_causes_comes_after_it(kb: Kno
         "docker/unauthorized-authentication-required", "kubernetes/imagepullbackoff"]
 
 
-def test_level_marks_tool_advice_and_locating_fragments_are_no_unknown_errors(kb: KnowledgeBase) -> None:
+def test_level_marks_advice_locating_fragments_and_zero_counts_are_no_unknown_errors(
+        kb: KnowledgeBase) -> None:
     log = ("[ERROR] /srv/app/src/main/java/App.java:[12,8] frobnicated types: Widget cannot be wound\n"
            "[ERROR]   symbol:   class Widget\n[ERROR]   location: class App\n[ERROR] \n"
            "[ERROR] -> [Help 1]\n[ERROR] Re-run Maven using the -X switch to enable full debug logging.\n"
-           "E       TypeError: frobnicated types\n\ntests/test_app.py:22: TypeError\n")
+           "E       TypeError: frobnicated types\n\ntests/test_app.py:22: TypeError\n"
+           "FAILED - RETRYING: Wait for the widget (299 retries left).\n"
+           "changed: [host1] => {'rc': 0, 'failed': False}\n"
+           "host1 : ok=8    changed=7    unreachable=0    failed=0    skipped=3\n")
     unknown = scan_text(kb, log)["unknown"]
     assert sorted(u["example"] for u in unknown) == [  # type: ignore[union-attr, index]
         "E       TypeError: frobnicated types",

@@ -40,6 +40,10 @@ _ADVICE = re.compile(r"(?:-> )?\[Help \d+\]|Re-run Maven using|To see the full s
                      r"|For more information about the errors and possible solutions"
                      r"|COMPILATION ERROR\s*:?\s*$|(?:symbol|location)\s*:"
                      r"|[\w./\\-]{1,300}:\d{1,9}: [A-Za-z_][\w.]{0,200}\s*$")
+# Words that count nothing that failed: a recap's `failed=0`, a result's `'failed': False`,
+# Ansible's "FAILED - RETRYING:" (it tries again; the failure that counts is reported later).
+_ZERO_COUNTS = re.compile(r"\b(?:failed|errors?|failures?)(?:=0\b|'?: ?(?:0\b|False\b|\[\]))"
+                          r"|FAILED - RETRYING:", re.IGNORECASE)
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}|[A-Z][a-z]{2} {1,2}\d{1,2} \d{2}:\d{2}:\d{2}")
 _SPACES = re.compile(r"\s+")
 _NONZERO_DIGITS = str.maketrans("23456789", "11111111")
@@ -122,7 +126,7 @@ PatternOf = Callable[[str], Pattern | None]  # a canon's compiled regex, for its
 
 def says_an_error(text: str) -> bool:
     """Whether an event no canon knows is worth listing as an unknown error."""
-    if ERROR_LINE.search(text) is None:
+    if ERROR_LINE.search(_ZERO_COUNTS.sub("", text)) is None:
         return False
     if "\n" in text.strip():
         return True
