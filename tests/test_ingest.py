@@ -13,7 +13,7 @@ from errorkb.curate import apply_proposal, check_paths
 from errorkb.errors import InputError
 from errorkb.faces.cli import main
 from errorkb.faces.config import bundled_corpus_dir
-from errorkb.ingest.article import read_article
+from errorkb.ingest.article import Block, read_article
 from errorkb.ingest.extract import extract
 from errorkb.records import load_yaml_tree
 from errorkb.service import KnowledgeBase
@@ -201,6 +201,31 @@ def test_quotations_after_an_announcing_sentence_are_messages() -> None:
     html = ("<p>It fails with the following error.</p><blockquote><p>Widget w2 is stale.</p>"
             "</blockquote><p>Plain words.</p>")
     assert extract(read_article(html.encode(), "page.html")).messages == ["Widget w2 is stale."]
+
+
+def test_rst_tilde_underlines_numbered_items_and_gradle_what_went_wrong() -> None:
+    page = ("Widget Throws a Timeout\n~~~~~~~~~~~~~~~~~~~~~~~\n\nThe widget fails, e.g.:\n\n"
+            ".. code-block:: none\n\n   The widget range (>=3.7,<4.0) is not compatible with the winder:\n"
+            "     - winder requires >=3.9\n\nCommon reasons:\n\n#. The winder is older than the widget.\n"
+            "#. The spindle has been removed from the winder.\n\n"
+            "```\n$ gradle wind\n\nFAILURE: Build failed with an exception.\n\n* What went wrong:\n"
+            "A new winder was started but could not be wound.\n```\n")
+    article = read_article(page.encode(), "page.rst")
+    assert article.blocks[0] == Block("heading", "Widget Throws a Timeout")
+    found = extract(article)
+    assert found.messages[:2] == [
+        "The widget range (>=3.7,<4.0) is not compatible with the winder:",
+        "A new winder was started but could not be wound."]
+    assert [c.sentence for c in found.of("cause")] == [
+        "The winder is older than the widget.", "The spindle has been removed from the winder."]
+
+
+def test_a_warning_against_a_dead_end_is_no_dispute(kb: KnowledgeBase) -> None:
+    page = ("# Connection reset by peer\n\n```\nread: connection reset by peer\n```\n\n"
+            "You should not raise the client's read timeout to hide it.\n\n"
+            "Raise the client's read timeout to 120 seconds.\n")
+    disputed = [d["sentence"] for d in kb.ingest(page.encode(), source="page.md").to_dict()["disputed"]]
+    assert disputed == ["Raise the client's read timeout to 120 seconds."]
 
 
 def test_headings_that_name_a_cause_or_fix_and_lists_of_links() -> None:

@@ -33,6 +33,10 @@ NOVELTY = 0.5  # a claim sharing less than half its words with the canon is new
 _NEGATION = re.compile(r"\b(?:not|never|no|isn't|aren't|doesn't|rather than|instead of|"
                        r"is wrong|myth)\b", re.IGNORECASE)
 _ACRONYM = re.compile(r"\b[A-Z]{2,6}\b")
+_GENERIC_ACTION_WORDS = frozenset({"run", "command", "use", "using", "try", "enter", "type",
+                                   "following", "again", "execute"})
+_ADVISES_AGAINST = re.compile(r"\b(?:not|never|don't|won't|avoid|without|instead of|rather than)\b",
+                              re.IGNORECASE)
 _QUOTED_NAME = re.compile(r"'[^'\n]{1,200}'|\"[^\"\n]{1,200}\"")
 
 
@@ -115,20 +119,29 @@ def _negated_terms(canon: Canon) -> dict[str, str]:
     with the canon's sentence, quoted as the reason."""
     signature_words = _words(canon.signature) | _words(" ".join(canon.aliases))
     found: dict[str, str] = {}
-    for text in [canon.root_cause, *(d.why_fails for d in canon.dead_ends)]:
+    affirmed: set[str] = set()  # named where nothing is negated: part of the canon's own story
+    texts = [canon.root_cause, *(d.why_fails for d in canon.dead_ends),
+             *(w.action + ". " + w.how for w in canon.workarounds)]
+    for text in texts:
         for sentence in sentences(text):
+            named = {a.lower() for a in _ACRONYM.findall(sentence)} - signature_words
             if _NEGATION.search(sentence):
-                for term in {a.lower() for a in _ACRONYM.findall(sentence)} - signature_words:
+                for term in named:
                     found.setdefault(term, sentence)
-    return found
+            else:
+                affirmed |= named
+    return {term: sentence for term, sentence in found.items() if term not in affirmed}
 
 
 def _dispute(claim: Claim, canon: Canon, negated: dict[str, str]) -> str | None:
     words = _words(claim.sentence) | {a.lower() for a in _ACRONYM.findall(claim.sentence)}
-    if claim.kind == "fix":
+    # A fix recommending what the canon calls a dead end: it says more than half of the dead
+    # end's own words (not counting "run the command"), and not as a warning ("you should not
+    # use sudo").
+    if claim.kind == "fix" and not _ADVISES_AGAINST.search(claim.sentence):
         for dead_end in canon.dead_ends:
-            action_words = _words(dead_end.action)
-            if action_words and len(words & action_words) / len(action_words) >= NOVELTY:
+            action_words = _words(dead_end.action) - _GENERIC_ACTION_WORDS
+            if action_words and len(words & action_words) / len(action_words) > NOVELTY:
                 return f"the canon lists this as a dead end: {dead_end.action}"
     if claim.kind == "cause":
         for term in sorted(words & set(negated)):

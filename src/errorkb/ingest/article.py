@@ -99,7 +99,7 @@ class _HtmlText(HTMLParser):
 _FENCE = re.compile(r"^(```|~~~)")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 # A list item: its marker (`-`, `*`, `+`, `•`, `1.`, `2)`) goes, and each item is a block of its own.
-_LIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,2}[.)])\s+(?=\S)")
+_LIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,2}[.)]|#\.)\s+(?=\S)")  # `#.`: reStructuredText
 # YAML front matter of a docs page: its title and summary are kept, the rest is metadata.
 _FRONT_MATTER = re.compile(r"\A---\r?\n(.{0,5000}?)\r?\n---\r?\n", re.DOTALL)
 _FRONT_FIELD = re.compile(r"^(title|intro|description|summary):\s*(.+)$", re.MULTILINE)
@@ -119,6 +119,13 @@ def _looks_like_prose(line: str) -> bool:
     words = line.split()
     alphabetic = sum(w.strip(".,;:()\"'").isalpha() for w in words)
     return len(words) >= 8 and alphabetic >= 0.7 * len(words)
+
+
+def _underlines(line: str, paragraph: list[str]) -> bool:
+    """Whether a line underlines the one line of text before it (`~~~~` too, which would
+    otherwise open a code fence): reStructuredText's and Markdown's setext headings."""
+    return (_UNDERLINE.match(line) is not None and len(paragraph) == 1
+            and len(line.strip()) >= len(paragraph[0]) - 2)
 
 
 def _front_matter(text: str) -> tuple[list[Block], str]:
@@ -175,7 +182,7 @@ def _from_markdown(text: str) -> Article:
                 continue
             article.blocks.append(Block("code", "\n".join(literal).strip("\n")))
             literal = None
-        if _FENCE.match(line.strip()):
+        if _FENCE.match(line.strip()) and not (code is None and _underlines(line, paragraph)):
             if code is None:
                 flush()
                 code = []
@@ -192,8 +199,7 @@ def _from_markdown(text: str) -> Article:
                 flush()
                 literal = [line]
                 continue
-        if _UNDERLINE.match(line) and paragraph and len(paragraph) == 1 \
-                and len(line.strip()) >= len(paragraph[0]) - 2:
+        if _underlines(line, paragraph):
             title = paragraph.pop()  # the line above was a heading
             flush()
             article.blocks.append(Block("heading", title))

@@ -8,6 +8,7 @@ Deterministic cue phrases, not a language model; a model-backed extractor can re
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -26,11 +27,13 @@ _MESSAGE_SHAPE = re.compile(
     r"unable|invalid|fatal|panic|does not exist|doesn't exist|no such|not allowed|not permitted|"
     r"not accessible|unexpected|exceeded|mismatch|expired|unauthorized|forbidden|unreachable|"
     r"not recognized|bad file)\b)", re.IGNORECASE)
+_WENT_WRONG = re.compile(r"\*?\s*What went wrong:\s*$")
 # A line of a program's own: `prog: context: what went wrong`.
 _PROGRAM_SAYS = re.compile(r"^[\w.@/-]{2,60}: [^\n]{3,300}$")
 # A sentence that says the error text follows (`fails with the following error:`).
 _ANNOUNCES = re.compile(r"\b(?:errors?|warnings?|messages?|output|fail(?:s|ed)?|says?|shows?|prints?|"
-                        r"see|get|occurs?|returns?|looks? like)\b[^.!?]{0,80}:\s*$"
+                        r"see|get|occurs?|returns?|looks? (?:like|similar)|tells?|complains?|reports?|warns?|"
+                        r"displays?|throws?|raises?)\b[^.!?]{0,80}(?:e\.g\.|i\.e\.)?:\s*$"
                         r"|\bthe following (?:error|warning|message|output)", re.IGNORECASE)
 _COMMAND = re.compile(r"^(?:sudo )?[a-z][\w.-]{0,40}(?: [^\s-][^\s]*){0,4} --?[a-zA-Z]")
 # A list item that is only a link, maybe with a few words after it ("[Guide](url) by nginx").
@@ -44,7 +47,8 @@ _DEAD_END = re.compile(
     r"will not (?:help|fix|work)|has no effect|no effect|is not the (?:fix|solution|cause)|"
     r"not a (?:fix|solution)|(?:only )?hides? the (?:error|problem|symptom)|masks? the (?:error|problem)|"
     r"(?:don't|do not|never|avoid) (?:bother|simply|just )?(?:increase|disable|raise|restart|reinstall|"
-    r"set|add|use|turn off|retry)|makes? (?:it|things) worse)\b", re.IGNORECASE)
+    r"set|add|use|turn off|retry)|makes? (?:it|things) worse|don't follow (?:the|this) advice|"
+    r"(?:should not|shouldn't|must not|mustn't) (?:be )?(?:use|using|run|running))\b", re.IGNORECASE)
 # Verbs a step of a fix opens with ("Run ...", "Turn off dnsmasq"): a sentence, a list item or a
 # heading; or after a clause that says when ("If you see this warning, first check ...").
 _FIX_VERBS = (
@@ -63,7 +67,12 @@ _FIX = re.compile(
     rf"(?:^(?:(?:First|Then|Next|Finally|Instead|Alternatively|Also|Please),? )?(?:{_FIX_VERBS})\b|"
     r"\b(?:to (?:fix|solve|resolve|avoid|prevent|work around|get around) (?:this|it|the)|you (?:can|"
     r"should|need to|must|may want to|will need to|'ll need to|have to)|the (?:fix|solution|workaround|"
-    r"remedy|answer) (?:is|was)|(?:one|another|a|the (?:simplest|easiest|quickest|best)) (?:fix|"
+    r"remedy|answer)(?: to (?:this|the|that) (?:problem|issue|error))? (?:is|was)|"
+    r"the (?:recommended|suggested|usual|proper|correct|right) (?:fix|solution|workaround|way) (?:is|was)|"
+    r"(?:fix|solve|resolve)(?:d)? (?:it |this |that )?by (?:using|running|adding|setting|removing|"
+    r"installing|upgrading|changing)|(?:may|can|could) be (?:fixed|solved|resolved|avoided|worked "
+    r"around) (?:with|by)|should help|(?:usually|generally|typically) you(?:'ll| will)? want to|"
+    r"(?:one|another|a|the (?:simplest|easiest|quickest|best)) (?:fix|"
     r"solution|workaround|option|way) (?:is|was|would be)|a workaround|"
     r"try (?:to |running |setting |adding |using |removing |updating )|(?:may|might|could) try|"
     r"make sure|ensure that|"
@@ -71,8 +80,13 @@ _FIX = re.compile(
     r"changed|added|removed|switched|ended up)|(?:fixed|solved|resolved) (?:it|this|the (?:problem|"
     r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) |"
     r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution))|"
+    rf"^Consider \w+ing\b|"
     rf"^(?:If|When|Before|After|Once|Since|To)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
     rf"you can|you should|you need to|please) )?(?:{_FIX_VERBS})\b)", re.IGNORECASE)
+# A sentence that only points elsewhere, or says what the reader will see.
+_POINTER = re.compile(r"(?:Read more|Learn more|For more (?:details|information|info)|"
+                      r"See (?:also|below|above|the (?:list|docs|documentation|section))|"
+                      r"You should (?:now )?see|You shouldn't need to)\b", re.IGNORECASE)
 _FIX_STEP = re.compile(rf"(?:{_FIX_VERBS})\b")  # a heading that is a step ("Use HTTPS")
 _CAUSE = re.compile(
     r"\b(?:because|caused by|is caused|occurs? when|happens? when|can happen|due to|the reason|"
@@ -82,8 +96,10 @@ _CAUSE = re.compile(
     r"is (?:triggered|raised|thrown|sent|returned|printed|shown) when|comes? from|stems? from|"
     r"runs? out of|fails? (?:with|when|because)|is intercepting|does not trust|doesn't trust|"
     r"(?:can|may|might|will|would|often|sometimes|also) (?:\w+ )?cause|"
-    r"(?:may|might|can|could|will|would) (?:also )?(?:happen|occur|come up|arise|emerge|appear) "
-    r"(?:when|if|because)|you(?:'ll| will) (?:see|get) (?:this|the|an?) |"
+    r"(?:may|might|can|could|will|would) (?:also )?(?:happen|occur|come up|arise|emerge|appear)"
+    r"(?:,[^,.]{1,30},)? (?:when|if|because)|(?:appears?|shows? up|arises?) (?:if|when)|"
+    r"chances are|(?:is|are) (?:also )?common when|(?:might|may|can|will) be thrown|"
+    r"throws? [^.]{1,60} when|you(?:'ll| will) (?:see|get) (?:this|the|an?) |"
     r"you (?:might|may) (?:be using|have (?:installed|multiple|two|more than one|an? older|an? old))|"
     r"(?:possible|probable|other) (?:cause|reason)|(?:is|was) (?:actually )?an? (?:known|upstream) "
     r"(?:issue|bug|problem)|there (?:is|was) (?:a|an) (?:problem|issue|bug) (?:with|in)|"
@@ -143,8 +159,9 @@ def _output_lines(code: str) -> list[str]:
 
 def _printed(line: str) -> bool:
     """A line a program may have printed: not a command with options, code or a `key:` line."""
-    return (8 <= len(line) <= 300 and not _COMMAND.match(line) and not line.endswith(":")
-            and not any(c in line for c in "{}=;"))
+    return (8 <= len(line) <= 300 and not _COMMAND.match(line)
+            and not (line.endswith(":") and len(line.split()) <= 3)
+            and not any(c in line for c in "{};") and " = " not in line)
 
 
 def _announces(block: Block | None) -> bool:
@@ -163,6 +180,9 @@ def find_messages(article: Article) -> list[str]:
             lines = _output_lines(block.text)
             if _announces(before) and lines and _printed(lines[0]):
                 found.setdefault(lines[0], None)  # what it printed, whatever its words
+            for header, line in itertools.pairwise(lines):  # Gradle's "* What went wrong:"
+                if _WENT_WRONG.match(header) and _printed(line):
+                    found.setdefault(line, None)
             alone = len(lines) <= 2 and all(_looks_like_message(line) for line in lines)
             for line in lines:
                 if _looks_like_message(line) and (alone or ERROR_LINE.search(line)
@@ -193,7 +213,9 @@ def _claim_kind(sentence: str, section: str | None, item: bool) -> str | None:
     """What a sentence claims: a dead end, a fix, a cause or nothing. The cue phrases decide;
     the list items of a section whose heading says what it holds ("How to Fix It", "Why It
     Happens"), or of a list a sentence so introduces ("There can be various reasons:"), are of
-    that kind."""
+    that kind. Pointers elsewhere ("Read more ...", "For more details, see ...") claim nothing."""
+    if _POINTER.match(sentence):
+        return None
     if _DEAD_END.search(sentence):
         return "dead_end"
     listed = item and len(sentence.split()) >= 5 and not _LINK_ONLY.match(sentence)
@@ -214,6 +236,7 @@ def extract(article: Article) -> Extracted:
     position = 0
     section: str | None = None  # what the last heading says its section holds
     listed: str | None = None  # what the sentence before a list says its items are
+    claimed: set[tuple[str, str]] = set()
     blocks = article.blocks
     for index, block in enumerate(blocks):
         following = blocks[index + 1] if index + 1 < len(blocks) else None
@@ -246,7 +269,8 @@ def extract(article: Article) -> Extracted:
             kind = _claim_kind(sentence, listed or section, item=block.item)
             if kind == "cause" and _ANNOUNCES.search(sentence) and sentence.rstrip().endswith(":"):
                 kind = None  # "it fails with the following error:" introduces the message
-            if kind is not None:
+            if kind is not None and (kind, sentence) not in claimed:  # tabs repeat their steps
+                claimed.add((kind, sentence))
                 result.claims.append(Claim(kind, sentence, position))
     result.sentences = position
     return result
