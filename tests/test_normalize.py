@@ -214,6 +214,10 @@ def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
     ("app.js:296 Uncaught TypeError: Cannot read properties of undefined (reading 'map')\n"
      "    at render (app.js:12)\n    at Object.notify (Subscription.js:19)",
      "app.js:296 Uncaught TypeError: Cannot read properties of undefined (reading 'map')"),
+    # a tool saying it could not do something, between lines of ordinary output
+    ("$ curl -I https://example.org\ncurl: (6) Could not resolve host: example.org\n$ ping -c1 10.0.0.1\n"
+     "PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.\n64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=0.3 ms",
+     "curl: (6) Could not resolve host: example.org"),
     # git's refused ref, above its summary line
     ("To github.com:me/x.git\n ! [rejected]        main -> main (non-fast-forward)\n"
      "hint: Updates were rejected", " ! [rejected]        main -> main (non-fast-forward)"),
@@ -265,7 +269,8 @@ PLAIN_MASKS = [
     re.compile(r"\b\d+(?:\.\d+)*\b"),
 ]
 PLAIN_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
-                         r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
+                         r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic|"
+                         r"Could not|could not|Cannot|cannot|Unable to|unable to)\b")
 TOKENS = ["ERROR", "Error", "ERR_X_Y", "EACCES", "WSAECONN", "TS2307", "P1001:", "ERROR 1045 (28000)",
           "HTTP/1.1 404", "status code 500", "statuscode=503", "status=203/EXEC", "exit code 137",
           "exited with 1",

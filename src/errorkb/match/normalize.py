@@ -53,7 +53,8 @@ def _words_at_boundary(words: list[str]) -> str:
 _FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|-->)")
 _LEVEL = re.compile(_words_at_boundary([
     "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "PANIC", "SEVERE", "EMERG", "ALERT", "error", "fatal",
-    "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
+    "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic",
+    "Could not", "could not", "Cannot", "cannot", "Unable to", "unable to"]) + r"\b")
 
 # systemd's own exit statuses (200–243: EXEC, CHDIR, USER, ...) say that it could not start a
 # unit's program at all, so the program printed nothing: the status line is the only account
