@@ -205,7 +205,7 @@ def test_quotations_after_an_announcing_sentence_are_messages() -> None:
 
 def test_rst_tilde_underlines_numbered_items_and_gradle_what_went_wrong() -> None:
     page = ("Widget Throws a Timeout\n~~~~~~~~~~~~~~~~~~~~~~~\n\nThe widget fails, e.g.:\n\n"
-            ".. code-block:: none\n\n   The widget range (>=3.7,<4.0) is not compatible with the winder:\n"
+            ".. code-block:: none\n\n   The widget range (>=3.7,<4.0) is not compatible with Winder{ Mode = Fast }:\n"
             "     - winder requires >=3.9\n\nCommon reasons:\n\n#. The winder is older than the widget.\n"
             "#. The spindle has been removed from the winder.\n\n"
             "```\n$ gradle wind\n\nFAILURE: Build failed with an exception.\n\n* What went wrong:\n"
@@ -214,7 +214,7 @@ def test_rst_tilde_underlines_numbered_items_and_gradle_what_went_wrong() -> Non
     assert article.blocks[0] == Block("heading", "Widget Throws a Timeout")
     found = extract(article)
     assert found.messages[:2] == [
-        "The widget range (>=3.7,<4.0) is not compatible with the winder:",
+        "The widget range (>=3.7,<4.0) is not compatible with Winder{ Mode = Fast }:",
         "A new winder was started but could not be wound."]
     assert [c.sentence for c in found.of("cause")] == [
         "The winder is older than the widget.", "The spindle has been removed from the winder."]

@@ -27,6 +27,10 @@ _MESSAGE_SHAPE = re.compile(
     r"unable|invalid|fatal|panic|does not exist|doesn't exist|no such|not allowed|not permitted|"
     r"not accessible|unexpected|exceeded|mismatch|expired|unauthorized|forbidden|unreachable|"
     r"not recognized|bad file)\b)", re.IGNORECASE)
+# A line of code or configuration: it opens with a brace, an assignment, a keyword or a
+# section header, or ends with `{` or `;` (a message may hold braces: "Selectors = { ... }").
+_CODE_LINE = re.compile(r"^(?:[{}]|[\w.\[\]\"']+\s*[:+-]?=(?!=)|(?:if|for|while|def|class|function|"
+                        r"import|from|return|const|let|var|export)\b|\[[\w. \"-]+\]$)|[{;]$")
 _WENT_WRONG = re.compile(r"\*?\s*What went wrong:\s*$")
 # A line of a program's own: `prog: context: what went wrong`.
 _PROGRAM_SAYS = re.compile(r"^[\w.@/-]{2,60}: [^\n]{3,300}$")
@@ -160,8 +164,7 @@ def _output_lines(code: str) -> list[str]:
 def _printed(line: str) -> bool:
     """A line a program may have printed: not a command with options, code or a `key:` line."""
     return (8 <= len(line) <= 300 and not _COMMAND.match(line)
-            and not (line.endswith(":") and len(line.split()) <= 3)
-            and not any(c in line for c in "{};") and " = " not in line)
+            and not (line.endswith(":") and len(line.split()) <= 3) and not _CODE_LINE.search(line))
 
 
 def _announces(block: Block | None) -> bool:
