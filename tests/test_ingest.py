@@ -205,7 +205,8 @@ def test_quotations_after_an_announcing_sentence_are_messages() -> None:
 
 def test_rst_tilde_underlines_numbered_items_and_gradle_what_went_wrong() -> None:
     page = ("Widget Throws a Timeout\n~~~~~~~~~~~~~~~~~~~~~~~\n\nThe widget fails, e.g.:\n\n"
-            ".. code-block:: none\n\n   The widget range (>=3.7,<4.0) is not compatible with Winder{ Mode = Fast }:\n"
+            ".. code-block:: none\n\n"
+            "   The widget range (>=3.7,<4.0) is not compatible with Winder{ Mode = Fast }:\n"
             "     - winder requires >=3.9\n\nCommon reasons:\n\n#. The winder is older than the widget.\n"
             "#. The spindle has been removed from the winder.\n\n"
             "```\n$ gradle wind\n\nFAILURE: Build failed with an exception.\n\n* What went wrong:\n"
