@@ -269,8 +269,7 @@ PLAIN_MASKS = [
     re.compile(r"\b\d+(?:\.\d+)*\b"),
 ]
 PLAIN_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
-                         r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic|"
-                         r"Could not|could not|Cannot|cannot|Unable to|unable to)\b")
+                         r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
 TOKENS = ["ERROR", "Error", "ERR_X_Y", "EACCES", "WSAECONN", "TS2307", "P1001:", "ERROR 1045 (28000)",
           "HTTP/1.1 404", "status code 500", "statuscode=503", "status=203/EXEC", "exit code 137",
           "exited with 1",

@@ -53,8 +53,17 @@ def _words_at_boundary(words: list[str]) -> str:
 _FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|-->)")
 _LEVEL = re.compile(_words_at_boundary([
     "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "PANIC", "SEVERE", "EMERG", "ALERT", "error", "fatal",
-    "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic",
-    "Could not", "could not", "Cannot", "cannot", "Unable to", "unable to"]) + r"\b")
+    "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
+# A line saying a program could not do something counts like one with a level ("curl: (6) Could
+# not resolve host"). Its words are looked for first: in the level pattern, words this common
+# would have `re` stop at every c and u of a long line.
+_COULD_NOT = re.compile(r"\b(?:[Cc]ould not|[Cc]annot|[Uu]nable to)\b")
+
+
+def _says_failure(line: str) -> bool:
+    return _LEVEL.search(line) is not None or (
+        ("ould not" in line or "annot" in line or "nable to" in line)
+        and _COULD_NOT.search(line) is not None)
 
 # systemd's own exit statuses (200–243: EXEC, CHDIR, USER, ...) say that it could not start a
 # unit's program at all, so the program printed nothing: the status line is the only account
@@ -285,9 +294,9 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
             pick(i, 0.8 if not caused_by else 0.7)
     # Beside an exception, a line that opens with an error level still says what failed; so
     # does a systemd status line with a failed process's exit status (it prints no "error").
-    level, weight = (_LEVEL, 0.9) if not picked else (_ERROR_OPENING, 0.85)
+    says, weight = (_says_failure, 0.9) if not picked else (_ERROR_OPENING.search, 0.85)
     for i, s in enumerate(stripped):
-        if ((level.search(s) or ("status=" in s and _FAILED_STATUS.search(s))
+        if ((says(s) or ("status=" in s and _FAILED_STATUS.search(s))
              or ("Reason:" in s and _CONTAINER_REASON.match(s)))
                 and not _FRAME.match(lines[i])):
             pick(i, weight)
