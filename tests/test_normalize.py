@@ -214,6 +214,12 @@ def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
     ("app.js:296 Uncaught TypeError: Cannot read properties of undefined (reading 'map')\n"
      "    at render (app.js:12)\n    at Object.notify (Subscription.js:19)",
      "app.js:296 Uncaught TypeError: Cannot read properties of undefined (reading 'map')"),
+    # the line closing a Python traceback's frames, whatever its exception class is named
+    ('Traceback (most recent call last):\n  File "/srv/app/settings.py", line 9, in <module>\n'
+     '    raise ImproperlyConfigured("no widget")\n'
+     "django.core.exceptions.ImproperlyConfigured: no widget\n"
+     '[07/Dec/2026 10:12:01] "GET /orders/ HTTP/1.1" 500 145',
+     "django.core.exceptions.ImproperlyConfigured: no widget"),
     # a tool saying it could not do something, between lines of ordinary output
     ("$ curl -I https://example.org\ncurl: (6) Could not resolve host: example.org\n$ ping -c1 10.0.0.1\n"
      "PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.\n64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=0.3 ms",

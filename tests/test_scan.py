@@ -98,6 +98,16 @@ def test_a_traceback_after_another_without_chaining_words_is_an_error_of_its_own
         assert [g["first"]["line"] for g in report["known"]] == [1, 5 + len(between)]  # type: ignore[index, union-attr]
 
 
+def test_a_traceback_ending_in_an_exception_not_named_error_is_one_event(kb: KnowledgeBase) -> None:
+    log = ('Traceback (most recent call last):\n  File "/srv/shop/urls.py", line 88, in reverse\n'
+           "    return resolver._reverse_with_prefix(view, prefix, *args, **kwargs)\n"
+           "django.urls.exceptions.NoReverseMatch: Reverse for 'order-detail' with arguments "
+           "'('',)' not found. 1 pattern(s) tried: ['orders/(?P<pk>[0-9]+)/\\\\Z']\n")
+    report = scan_text(kb, log)
+    assert known(report) == {"python/django-noreversematch": 1}
+    assert report["unknown"] == []
+
+
 def test_known_errors_come_in_the_order_they_first_appear_summaries_last(kb: KnowledgeBase) -> None:
     log = ("npm ERR! code ELIFECYCLE\n" + GO + "2026-03-02 11:07:00,000 ERROR pool: read ECONNRESET\n" * 3
            + "2026-03-02 11:08:00,000 ERROR [main] boot failed\n" + JAVA)

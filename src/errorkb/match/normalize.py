@@ -37,6 +37,9 @@ _PLACED_EXCEPTION = re.compile(
     r"(?:(?:[A-Za-z]:)?[^\s:]{1,300}+:\d{1,7}+:? )?(?:Uncaught (?:\(in promise\) )?)?"
     r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Warning)(?::|$)"
     r"|(?P<diagnostic>\s{0,16}(?:error )?TS\d{4,5}: )| ?! \[(?:remote )?rejected\] ")
+# The line closing a Python traceback's frames: the exception's class (ImproperlyConfigured,
+# DoesNotExist, NoReverseMatch, StopIteration: not all end in Error) and its message.
+_RAISED = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Z]\w{0,120}(?::\s|:?$)")
 
 # Patterns that run over whole inputs are written so that `re` can skip to where a match may
 # start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
@@ -266,6 +269,7 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
     caused_by: list[int] = []
     exception_lines: list[int] = []
     diagnostics: list[int] = []  # a compiler's: the first is the one to fix, later ones may follow from it
+    traceback = False  # a Python traceback has opened
     for i, s in enumerate(stripped):
         opening = _OPENING.match(s)
         if opening is None:
@@ -273,6 +277,10 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
                       if "TS" in s or "Warning:" in s or "Uncaught " in s or "! [" in s else None)
             if placed is not None:
                 (diagnostics if placed.lastgroup == "diagnostic" else exception_lines).append(i)
+            elif traceback and i and lines[i - 1][:1] in " \t" and _RAISED.match(s):
+                exception_lines.append(i)  # closes the frames, whatever its class is named
+            else:
+                traceback = traceback or s.startswith("Traceback (most recent call last)")
             continue
         if opening.lastgroup == "caused":
             caused_by.append(i)

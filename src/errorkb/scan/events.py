@@ -25,9 +25,10 @@ _BLANK_CONTINUES = re.compile(r"goroutine \d+ \[|During handling of the above|"
 # is an error of its own.
 _CHAINING = re.compile(r"During handling of the above|The above exception was")
 _TRACEBACK = "Traceback (most recent call last)"
-# The line that closes a Python traceback's indented frames: `pkg.SomeError: message`.
-_EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}"
-                             r"(?:Error|Exception|Exit|Interrupt|Warning)\b")
+# The line that closes a Python traceback's indented frames: `pkg.SomeError: message`, and
+# classes not named so (`ImproperlyConfigured: ...`, `NoReverseMatch: ...`, `StopIteration`).
+_EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?(?:[A-Za-z_]\w{0,120}"
+                             r"(?:Error|Exception|Exit|Interrupt|Warning)\b|[A-Z]\w{0,120}(?::\s|:?$))")
 _OPENERS = re.compile(r"Traceback \(most recent call last\)|panic: |fatal error: |error\[E\d{4}\]|"
                       r"error: |Exception in thread ")
 
