@@ -58,15 +58,21 @@ _LEVEL = re.compile(_words_at_boundary([
     "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "PANIC", "SEVERE", "EMERG", "ALERT", "error", "fatal",
     "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
 # A line saying a program could not do something counts like one with a level ("curl: (6) Could
-# not resolve host"). Its words are looked for first: in the level pattern, words this common
-# would have `re` stop at every c and u of a long line.
+# not resolve host"). The pattern is tried only where its words are: searched for, words this
+# common would have `re` stop at every c and u of a long line.
 _COULD_NOT = re.compile(r"\b(?:[Cc]ould not|[Cc]annot|[Uu]nable to)\b")
 
 
 def _says_failure(line: str) -> bool:
-    return _LEVEL.search(line) is not None or (
-        ("ould not" in line or "annot" in line or "nable to" in line)
-        and _COULD_NOT.search(line) is not None)
+    if _LEVEL.search(line) is not None:
+        return True
+    for rest in ("ould not", "annot", "nable to"):  # each word but its first letter
+        at = line.find(rest)
+        while at > 0:
+            if _COULD_NOT.match(line, at - 1):
+                return True
+            at = line.find(rest, at + 1)
+    return False
 
 # systemd's own exit statuses (200–243: EXEC, CHDIR, USER, ...) say that it could not start a
 # unit's program at all, so the program printed nothing: the status line is the only account
