@@ -37,9 +37,11 @@ _PLACED_EXCEPTION = re.compile(
     r"(?:(?:[A-Za-z]:)?[^\s:]{1,300}+:\d{1,7}+:? )?(?:Uncaught (?:\(in promise\) )?)?"
     r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Za-z_]\w{0,120}(?:Error|Exception|Warning)(?::|$)"
     r"|(?P<diagnostic>\s{0,16}(?:error )?TS\d{4,5}: )| ?! \[(?:remote )?rejected\] ")
-# The line closing a Python traceback's frames: the exception's class (ImproperlyConfigured,
-# DoesNotExist, NoReverseMatch, StopIteration: not all end in Error) and its message.
-_RAISED = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?[A-Z]\w{0,120}(?::\s|:?$)")
+# The line closing a Python traceback's frames: the exception's class and its message,
+# `pkg.SomeError: message`, or a class not named so (`ImproperlyConfigured: ...`,
+# `NoReverseMatch: ...`, `StopIteration`). Scan assembles events with it too.
+RAISED_LINE = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?(?:[A-Za-z_]\w{0,120}"
+                         r"(?:Error|Exception|Exit|Interrupt|Warning)\b|[A-Z]\w{0,120}(?::\s|:?$))")
 
 # Patterns that run over whole inputs are written so that `re` can skip to where a match may
 # start instead of trying every position: `X(?<!\w.)` is `\bX` with the word-boundary check
@@ -283,7 +285,7 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
                       if "TS" in s or "Warning:" in s or "Uncaught " in s or "! [" in s else None)
             if placed is not None:
                 (diagnostics if placed.lastgroup == "diagnostic" else exception_lines).append(i)
-            elif traceback and i and lines[i - 1][:1] in " \t" and _RAISED.match(s):
+            elif traceback and i and lines[i - 1][:1] in " \t" and RAISED_LINE.match(s):
                 exception_lines.append(i)  # closes the frames, whatever its class is named
             else:
                 traceback = traceback or s.startswith("Traceback (most recent call last)")

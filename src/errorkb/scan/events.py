@@ -11,6 +11,8 @@ import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
 
+from errorkb.match.normalize import RAISED_LINE
+
 MAX_EVENT_LINES = 400
 CACHE_LIMIT = 10_000
 
@@ -25,10 +27,6 @@ _BLANK_CONTINUES = re.compile(r"goroutine \d+ \[|During handling of the above|"
 # is an error of its own.
 _CHAINING = re.compile(r"During handling of the above|The above exception was")
 _TRACEBACK = "Traceback (most recent call last)"
-# The line that closes a Python traceback's indented frames: `pkg.SomeError: message`, and
-# classes not named so (`ImproperlyConfigured: ...`, `NoReverseMatch: ...`, `StopIteration`).
-_EXCEPTION_LINE = re.compile(r"(?:[A-Za-z_][\w.]{0,200}\.)?(?:[A-Za-z_]\w{0,120}"
-                             r"(?:Error|Exception|Exit|Interrupt|Warning)\b|[A-Z]\w{0,120}(?::\s|:?$))")
 _OPENERS = re.compile(r"Traceback \(most recent call last\)|panic: |fatal error: |error\[E\d{4}\]|"
                       r"error: |Exception in thread ")
 
@@ -73,7 +71,7 @@ def event_around(text: str, offset: int) -> tuple[int, int]:
             start, line = before_start, text[before_start:before_end]
             steps += 1
             continue
-        closes_frames = _EXCEPTION_LINE.match(line) and previous[:1] in " \t"
+        closes_frames = RAISED_LINE.match(line) and previous[:1] in " \t"
         if (_continues(line) and not _OPENERS.match(line)) or closes_frames or \
                 _OPENERS.match(previous):
             start, line = prev_start, previous
@@ -103,7 +101,7 @@ def event_around(text: str, offset: int) -> tuple[int, int]:
             steps += 1
             continue
         # The exception line closing a Python traceback's indented frames belongs to it.
-        if opened and last_line[:1] in " \t" and _EXCEPTION_LINE.match(following):
+        if opened and last_line[:1] in " \t" and RAISED_LINE.match(following):
             end = next_end
             steps += 1
             opened = False
