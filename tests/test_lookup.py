@@ -272,6 +272,24 @@ def test_a_damaged_index_record_says_to_rebuild(tmp_path: Path, corpus: Path) ->
     assert "errorkb build" in raised.value.hint
 
 
+def test_a_damaged_index_is_rebuilt_for_its_corpus(tmp_path: Path, corpus: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from errorkb.errors import IndexUnavailable
+    from errorkb.index.store import IndexStore
+
+    kb = open_kb(tmp_path, corpus)
+    kb.store.close()
+    with closing(sqlite3.connect(kb.store.path)) as db, db:
+        db.execute("UPDATE canon_facts SET facts = '[[1, \"net/reset\"' WHERE first_key = 1")
+    with pytest.raises(IndexUnavailable, match="not a readable errorkb index") as raised:
+        IndexStore(kb.store.path)
+    assert "errorkb build" in raised.value.hint
+    assert [m.canon_id for m in open_kb(tmp_path, corpus).lookup("read ECONNRESET").matches] == [
+        "net/reset"]
+
+
 def test_only_numbered_codes_of_one_kind_conflict() -> None:
     from errorkb.match.rank import CODE_AGREES, CODE_CONFLICTS, _code_part
 

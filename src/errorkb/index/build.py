@@ -1,9 +1,9 @@
 """Build the index: canon folders in, one SQLite file out (written aside, then swapped in).
 
-Only this module writes the index. It holds every canon as JSON, each regex with its required
-literals and specificity (computed by the matcher's compiler), the error codes each canon
-names, the lexical terms of each canon (the store builds its postings from them), the
-Hyperscan shards, the corpus fingerprint and the schema version.
+Only this module writes the index. It holds every canon as JSON; what the matcher needs of each
+canon (its regex with its required literals and specificity, computed by the matcher's
+compiler, the error codes it names, its lexical terms) and the lexical postings, in batches a
+store reads in one go; the Hyperscan shards, the corpus fingerprint and the schema version.
 """
 
 from __future__ import annotations
@@ -25,9 +25,13 @@ from errorkb.match.hyperscan_engine import Shard
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
-from errorkb.records import canon_files, to_data
+from errorkb.records import canon_file_names, to_data
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+# Canons per row of `canon_facts`: few rows to decode when a store opens (one JSON text per row
+# rather than three per canon), none of them large at any corpus size.
+FACTS_BATCH = 1000
+POSTINGS_BATCH = 20_000  # terms per row of `postings`, for the same reason
 
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,16 +40,21 @@ CREATE TABLE canons (
     id TEXT NOT NULL UNIQUE,
     domain TEXT NOT NULL,
     signature TEXT NOT NULL,
-    regex TEXT NOT NULL,
-    case_sensitive INTEGER NOT NULL,
-    literals TEXT NOT NULL,    -- JSON required lowercase literals (see literals.py); [] none
-    weight INTEGER NOT NULL,   -- literal characters every match contains
-    codes TEXT NOT NULL,       -- JSON list of error codes the canon names
-    terms TEXT NOT NULL,       -- JSON list of lexical terms
     source TEXT NOT NULL,      -- corpus path it came from
     record TEXT NOT NULL       -- the canon as JSON
 );
-CREATE INDEX canons_domain ON canons(domain);
+CREATE TABLE canon_facts (
+    first_key INTEGER PRIMARY KEY,
+    -- JSON list, one item per canon from first_key on (at most FACTS_BATCH):
+    -- [key, id, domain, regex, case_sensitive, literals (required lowercase literals, see
+    -- literals.py; [] none), weight (literal characters every match contains), codes (error
+    -- codes the canon names), terms (lexical terms)]
+    facts TEXT NOT NULL
+);
+CREATE TABLE postings (
+    position INTEGER PRIMARY KEY,
+    postings TEXT NOT NULL     -- JSON object: term -> keys of the canons whose terms hold it
+);
 CREATE TABLE hs_shards (
     position INTEGER PRIMARY KEY,
     digest TEXT NOT NULL,      -- hash of the shard's patterns: reused by the next build
@@ -66,12 +75,12 @@ def corpus_fingerprint(paths: Sequence[Path]) -> str:
         lines.append(f"root {path.resolve()}")
         is_dir = path.is_dir()
         skip = len(os.path.join(path, ""))  # a file's name relative to the root
-        for file in canon_files(path) if is_dir else [path]:
+        for file in canon_file_names(path) if is_dir else [str(path)]:
             try:
                 stat = os.stat(file)
             except OSError:
                 continue
-            lines.append(f"{str(file)[skip:] if is_dir else file.name} {stat.st_size} {stat.st_mtime_ns}")
+            lines.append(f"{file[skip:] if is_dir else path.name} {stat.st_size} {stat.st_mtime_ns}")
     return hashlib.sha256("".join(line + "\n" for line in lines).encode()).hexdigest()
 
 
@@ -182,6 +191,8 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
     try:
         db.executescript(SCHEMA)
         rows = []
+        facts = []
+        postings: dict[str, list[int]] = {}  # term -> keys of the canons holding it
         specs = []
         required = [required_literals(canon.regex) for canon, _ in canons]
         frequency = input_frequencies(
@@ -192,14 +203,23 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
             literals = [gate_first(alternative, frequency) for alternative in required[key - 1]]
             specs.append((canon.id, PatternSpec(key, canon.regex, canon.case_sensitive,
                                                 literal_tuples(literals))))
-            canon_term_list = canon_terms(canon)
-            rows.append((key, canon.id, canon.domain, canon.signature, canon.regex,
-                         int(canon.case_sensitive),
-                         json.dumps(literals, ensure_ascii=False),
-                         literal_weight(canon.regex), json.dumps(canon_codes(canon)),
-                         json.dumps(canon_term_list, ensure_ascii=False), source,
+            rows.append((key, canon.id, canon.domain, canon.signature, source,
                          json.dumps(to_data(canon), ensure_ascii=False)))
-        db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            term_list = canon_terms(canon)
+            facts.append([key, canon.id, canon.domain, canon.regex, int(canon.case_sensitive),
+                          literals, literal_weight(canon.regex), canon_codes(canon), term_list])
+            for term in term_list:
+                postings.setdefault(term, []).append(key)
+        db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO canon_facts VALUES (?,?)", [
+            (batch[0][0], json.dumps(batch, ensure_ascii=False))
+            for batch in (facts[i:i + FACTS_BATCH] for i in range(0, len(facts), FACTS_BATCH))])
+        terms_in_order = sorted(postings)
+        db.executemany("INSERT INTO postings VALUES (?,?)", [
+            (position, json.dumps({term: postings[term] for term in
+                                   terms_in_order[start:start + POSTINGS_BATCH]},
+                                  ensure_ascii=False))
+            for position, start in enumerate(range(0, len(terms_in_order), POSTINGS_BATCH))])
         if shard_cache is not None:
             shards = hyperscan_engine.compile_shards(specs, shard_cache, workers)
             db.executemany("INSERT INTO hs_shards VALUES (?,?,?,?,?,?,?,?)", [

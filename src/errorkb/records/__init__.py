@@ -13,7 +13,7 @@ _MODULE_OF = {
     "MAX_CANON_BYTES": "files", "LoadResult": "files", "Loaded": "files", "decode_text": "files",
     "expected_id": "files", "iter_json_records": "files", "load_yaml_canon": "files",
     "load_yaml_tree": "files", "looks_like_json": "files", "read_capped": "files",
-    "canon_files": "listing", "canon_from_data": "plain", "to_data": "plain",
+    "canon_files": "listing", "canon_file_names": "listing", "canon_from_data": "plain", "to_data": "plain",
     "decode_canon": "decode", "parse_json": "nodes", "parse_yaml": "nodes",
     "dump_canon": "writer", "dump_yaml": "writer",
 }
@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the same names, for type checkers
     from errorkb.records.files import load_yaml_tree as load_yaml_tree
     from errorkb.records.files import looks_like_json as looks_like_json
     from errorkb.records.files import read_capped as read_capped
+    from errorkb.records.listing import canon_file_names as canon_file_names
     from errorkb.records.listing import canon_files as canon_files
     from errorkb.records.nodes import parse_json as parse_json
     from errorkb.records.nodes import parse_yaml as parse_yaml

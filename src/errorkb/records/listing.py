@@ -10,9 +10,15 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def canon_files(root: Path) -> list[Path]:
-    """Every YAML file under a corpus root, in a stable order (symlinked folders are not
-    entered, unreadable ones are skipped, as `Path.rglob` does; read with `os.scandir`, which
-    knows most entries' kinds without a `stat`: every cold lookup lists the bundled corpus)."""
+    """Every YAML file under a corpus root, in a stable order (see `canon_file_names`)."""
+    return [Path(path) for path in canon_file_names(root)]
+
+
+def canon_file_names(root: Path) -> list[str]:
+    """Every YAML file under a corpus root, as a path string, in a stable order (symlinked
+    folders are not entered, unreadable ones are skipped, as `Path.rglob` does; read with
+    `os.scandir`, which knows most entries' kinds without a `stat`: every cold lookup lists the
+    bundled corpus)."""
     found: list[str] = []
     folders = [str(root)]
     while folders:
@@ -27,4 +33,4 @@ def canon_files(root: Path) -> list[Path]:
         except PermissionError:
             continue
     found.sort(key=lambda path: path.split(os.sep))  # the order of the paths' parts, as Path sorts
-    return [Path(path) for path in found]
+    return found
