@@ -557,6 +557,25 @@ def test_a_code_only_one_canon_names_is_a_known_match_on_its_own(tmp_path: Path)
     assert not open_kb(tmp_path, root).lookup("upstream answered status code 418").found  # vague
 
 
+def test_a_name_two_canons_give_two_ways_names_neither_alone(tmp_path: Path) -> None:
+    """An AWS error code and an exception class of the same name are one code: two canons
+    naming it (one as the AWS CLI prints it, one as the class) do not own it."""
+    root = tmp_path / "canon"
+    texts = {"runtime": "An error occurred (InvalidThingException) when calling the Create "
+                        "operation: runtime gone",
+             "size": "InvalidThingException: package too big"}
+    for slug, text in texts.items():
+        write_canon(root, make_canon(id=f"aws/{slug}", domain="aws", signature=text,
+                                     regex=text.split(": ", 1)[1], error_code="InvalidThingException",
+                                     examples=[text, f"x {text}", f"{text}!"]))
+    kb = open_kb(tmp_path, root)
+    other = "An error occurred (InvalidThingException) when calling the Create operation: bad role"
+    assert not kb.lookup(other).found
+    (root / "aws" / "size.yaml").unlink()
+    [match] = open_kb(tmp_path, root).lookup(other).matches  # now only one canon names it
+    assert match.canon_id == "aws/runtime" and match.parts["codes"] == 0.5
+
+
 def test_lookups_from_many_threads_agree_with_one(tmp_path: Path, corpus: Path, engine: str) -> None:
     """The HTTP server answers from worker threads: engines and the store must be thread-safe."""
     from concurrent.futures import ThreadPoolExecutor
