@@ -295,7 +295,7 @@ def test_only_numbered_codes_of_one_kind_conflict() -> None:
 
     assert _code_part(frozenset({"errno:104"}), frozenset({"errno:104"})) == CODE_AGREES
     assert _code_part(frozenset({"errno:104"}), frozenset({"errno:111"})) == CODE_CONFLICTS
-    assert _code_part(frozenset({"aws:EXPIREDTOKEN"}), frozenset({"aws:EXPIREDTOKENEXCEPTION"})) == 0
+    assert _code_part(frozenset({"name:EXPIREDTOKEN"}), frozenset({"name:EXPIREDTOKENEXCEPTION"})) == 0
     assert _code_part(frozenset(), frozenset({"errno:104"})) == 0
 
 

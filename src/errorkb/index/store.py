@@ -35,17 +35,6 @@ NEAREST_SHARE = 0.5
 MAX_POSTINGS = 250
 
 
-# Kinds of codes that are names: a name is one code whichever kind found it (the AWS error
-# "(InvalidParameterValueException) when calling ..." and the exception class
-# "InvalidParameterValueException: ..."), so two canons naming it that two ways share it.
-_NAME_KINDS = frozenset({"aws", "name", "npm"})
-
-
-def _named(code: str) -> str:
-    kind, _, value = code.partition(":")
-    return f"name:{value}" if kind in _NAME_KINDS else code
-
-
 def common_postings(canons: int) -> int:
     """How many canons a word may be in and still bring candidates."""
     return min(max(3, canons // 10), MAX_POSTINGS)
@@ -116,7 +105,7 @@ class IndexStore:
         for key, facts in self.facts.items():
             for code in facts.codes:
                 if code.split(":", 1)[0] not in VAGUE_CODE_KINDS:
-                    holders.setdefault(_named(code), set()).add(key)
+                    holders.setdefault(code, set()).add(key)
         # A code only one canon names (of a kind precise enough to name an error alone).
         self._code_owner = {code: min(keys) for code, keys in holders.items() if len(keys) == 1}
         # Lexical postings in memory (term -> keys): measured 4x faster than an SQLite FTS5
@@ -186,7 +175,7 @@ class IndexStore:
         """The canons that are the only one to name one of these error codes (of a kind
         precise enough to name an error alone: not HTTP statuses or exit codes)."""
         owner = self._code_owner.get
-        return {key for code in codes if (key := owner(_named(code))) is not None}
+        return {key for code in codes if (key := owner(code)) is not None}
 
     def named_share(self, key: int, query_terms: Iterable[str]) -> float:
         """How much of the canon's own name the query says: the largest idf-weighted share

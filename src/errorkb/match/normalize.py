@@ -112,8 +112,10 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
      ("http", "status"), True),
     ("exit", re.compile(r"(?-i:[Ee])(?<!\w.)xit(?:ed with)?(?: code| status)?[\s:=]{1,3}"
                         r"(1[0-9]{2}|[1-9]\d?)\b", re.I), ("exit",), True),
-    ("aws", re.compile(r"An error occurred \((\w{3,60})\)"), ("an error occurred (",), False),
-    ("npm", re.compile(r"npm (?:ERR!|error) code (E[A-Z0-9_]{2,30})"), ("npm ",), False),
+    # Error names, however printed, are one kind: the AWS CLI's "(InvalidParameterValueException)
+    # when calling ..." is the exception class "InvalidParameterValueException: ...".
+    ("name", re.compile(r"An error occurred \((\w{3,60})\)"), ("an error occurred (",), False),
+    ("name", re.compile(r"npm (?:ERR!|error) code (E[A-Z0-9_]{2,30})"), ("npm ",), False),
     ("pg", re.compile(r"P(?<!\w.)(\d{4})\b(?=:| )"), _ANY, True),
 ]
 
@@ -231,7 +233,7 @@ def extract_codes(text: str, lowered: str | None = None) -> frozenset[str]:
         for match in pattern.finditer(text):
             value = next((g for g in match.groups() if g), None)
             if value and not (kind == "name" and value in _NOT_CODE_NAMES):
-                found.add(f"{kind}:{value.upper() if kind in ('name', 'rust', 'aws', 'npm') else value}")
+                found.add(f"{kind}:{value.upper() if kind in ('name', 'rust') else value}")
     return frozenset(found)
 
 
