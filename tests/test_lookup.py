@@ -123,6 +123,27 @@ def test_prefilter_engine_agrees_with_python_re(pattern: str) -> None:
         assert bool(engine.search(text)) == bool(oracle.search(text)), (pattern, text)
 
 
+def test_a_literal_table_kept_as_json_finds_the_same_candidates() -> None:
+    import json
+
+    from errorkb.match.engine import LiteralTable
+
+    specs = [PatternSpec(key, pattern, False, tuple(tuple(tuple(sorted(strings)) for strings in alt)
+                                                    for alt in required_literals(pattern)))
+             for key, pattern in enumerate([r"connection reset by peer|\bECONNRESET\b",
+                                            r"remote port (\d+) refused", r"(?:foo|bar)baz", r".*"])]
+    table = LiteralTable(specs)
+    kept = LiteralTable.from_data(json.loads(json.dumps(table.to_data())))
+    texts = ["read ECONNRESET", "remote port 8080 refused", "remote port", "barbaz", "nothing"]
+    assert kept.always == table.always == [3]
+    for text in texts:
+        engine, from_kept = PrefilterEngine(specs), PrefilterEngine(specs, kept)
+        assert engine.candidates(text) == from_kept.candidates(text), text
+    assert PrefilterEngine(specs, kept).candidates("remote port 1 refused") == {1, 3}
+    with pytest.raises(ValueError, match="not a literal table"):
+        LiteralTable.from_data({"literals": ["a"], "direct": [], "gated": [], "always": []})
+
+
 def test_hits_give_character_offsets_and_captures_in_non_ascii_text() -> None:
     engine = PrefilterEngine([PatternSpec(1, r"连接被重置.*端口 (?P<port>\d+)", False),
                               PatternSpec(2, r"(^|\s)exec (/\S+): exec format error", False)])

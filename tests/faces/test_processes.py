@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,3 +65,16 @@ async def test_mcp_over_streamable_http(server: str) -> None:
     async with Client(f"{server}/mcp/") as client:
         result = await client.call_tool("lookup_error", {"text": TEXT})
     assert result.structured_content["matches"][0]["id"] == "demo/widget-timeout"  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_a_json_lookup_process_does_not_load_the_terminal_renderer(corpus: Path,
+                                                                   env: dict[str, str]) -> None:
+    """rich is a tenth of a lookup's start-up; JSON answers never print through it."""
+    command = [sys.executable, "-X", "importtime", "-m", "errorkb", "lookup", TEXT, "--json",
+               "--no-bundled", "--corpus", str(corpus)]
+    subprocess.run(command, env=env, capture_output=True, check=False)  # builds the index
+    answered = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in answered.stderr.splitlines()}
+    assert json.loads(answered.stdout)["matches"][0]["id"] == "demo/widget-timeout"
+    assert "errorkb.service" in imported and "rich" not in imported

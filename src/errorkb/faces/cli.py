@@ -14,12 +14,11 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from functools import wraps
+from functools import cache, wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from errorkb import __version__
 from errorkb.errors import ErrorkbError, InputError, NotFound
@@ -35,13 +34,30 @@ from errorkb.render import (
     findings_payload,
     lookup_payload,
 )
-from errorkb.render.text import canon_text, findings_text, lookup_text
 from errorkb.service import KnowledgeBase, default_index_path
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@cache
+def _terminal(stderr: bool) -> Console:
+    """A rich console, made on first use: importing rich takes about a tenth of a lookup's
+    start-up, and JSON answers never print through it."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def console() -> Console:
+    return _terminal(False)
+
+
+def err_console() -> Console:
+    return _terminal(True)
 
 
 def emit_json(payload: Any) -> None:
@@ -59,9 +75,9 @@ def handles_errors(fn: F) -> F:
             if kwargs.get("as_json"):
                 emit_json(error_payload(exc))
             else:
-                err_console.print(f"[bold red]error:[/] {exc.message}", markup=True)
+                err_console().print(f"[bold red]error:[/] {exc.message}", markup=True)
                 if exc.hint:
-                    err_console.print(f"[dim]hint: {exc.hint}[/]")
+                    err_console().print(f"[dim]hint: {exc.hint}[/]")
             sys.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -103,7 +119,9 @@ def check_command(settings: Settings, paths: tuple[Path, ...], as_json: bool) ->
     if as_json:
         emit_json(payload)
     else:
-        console.print(findings_text(payload))
+        from errorkb.render.text import findings_text  # rich, only for text output
+
+        console().print(findings_text(payload))
     sys.exit(0 if report.ok else 1)
 
 
@@ -118,10 +136,10 @@ def fmt_command(paths: tuple[Path, ...], check_only: bool) -> None:
     report = curate.format_paths(list(paths) or [bundled_corpus_dir()], write=not check_only)
     verb = "would reformat" if check_only else "reformatted"
     for path in report.changed:
-        console.print(f"{verb} {path}")
+        console().print(f"{verb} {path}")
     for f in report.findings:
-        err_console.print(f"{f.where}: {f.severity} {f.code}: {f.message}", markup=False)
-    console.print(f"{len(report.changed)} file(s) {verb}, {report.unchanged} unchanged")
+        err_console().print(f"{f.where}: {f.severity} {f.code}: {f.message}", markup=False)
+    console().print(f"{len(report.changed)} file(s) {verb}, {report.unchanged} unchanged")
     failed = report.findings or (check_only and report.changed)
     sys.exit(1 if failed else 0)
 
@@ -143,8 +161,8 @@ def import_command(source: Path, dest: Path, as_json: bool) -> None:
                    "findings": [f.to_dict() for f in report.findings]})
     else:
         for f in report.findings:
-            err_console.print(f"{f.where}: {f.severity} {f.code}: {f.message}", markup=False)
-        console.print(f"imported {len(report.written)} canon(s) into {dest}"
+            err_console().print(f"{f.where}: {f.severity} {f.code}: {f.message}", markup=False)
+        console().print(f"imported {len(report.written)} canon(s) into {dest}"
                       + (f"; {len(refused)} record(s) refused" if refused else ""))
     sys.exit(1 if refused else 0)
 
@@ -168,7 +186,7 @@ def export_command(settings: Settings, paths: tuple[Path, ...], fmt: str, output
 
     if site_dir is not None:
         kb = open_kb(settings, paths, None)
-        console.print(f"wrote {write_site(kb, site_dir)} files under {site_dir}", markup=False)
+        console().print(f"wrote {write_site(kb, site_dir)} files under {site_dir}", markup=False)
         return
     chunks = curate.export_paths(list(paths) or [bundled_corpus_dir()], fmt)
     if output is None:
@@ -200,7 +218,7 @@ def corpus_options(fn: F) -> F:
 
 
 def _announce_build(path: Path) -> None:
-    err_console.print(f"[dim]building the index {path} (first use or corpus changed; "
+    err_console().print(f"[dim]building the index {path} (first use or corpus changed; "
                       "this takes a few seconds)…[/]")
 
 
@@ -235,7 +253,7 @@ def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | Non
                             outcomes=outcome_store(settings, create=False))
     if kb.stale:
         flags = " ".join(f"--corpus {p}" for p in settings.corpus)
-        err_console.print(f"[yellow]warning:[/] the index is older than the corpus; "
+        err_console().print(f"[yellow]warning:[/] the index is older than the corpus; "
                           f"run `errorkb build {flags}` to refresh it")
     return kb
 
@@ -284,8 +302,8 @@ def build_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool
                    "seconds": round(report.seconds, 3), "skipped": len(errors)})
     else:
         for f in errors:
-            err_console.print(f"{f.where}: skipped: {f.message}", markup=False)
-        console.print(f"indexed {report.canons} canon(s) into {report.path} "
+            err_console().print(f"{f.where}: skipped: {f.message}", markup=False)
+        console().print(f"indexed {report.canons} canon(s) into {report.path} "
                       f"in {report.seconds:.2f}s")
     sys.exit(1 if errors else 0)
 
@@ -311,16 +329,16 @@ def publish(url: str, settings: Settings, dirs: tuple[Path, ...], as_json: bool)
                    "skipped": len(errors)})
     else:
         for f in errors:
-            err_console.print(f"{f.where}: {f.message}", markup=False)
+            err_console().print(f"{f.where}: {f.message}", markup=False)
         if version is None:
-            err_console.print(f"nothing published: {len(errors)} record(s) cannot be read; fix "
+            err_console().print(f"nothing published: {len(errors)} record(s) cannot be read; fix "
                               "them (`errorkb check`) and publish again", markup=False)
         elif report.created:
-            console.print(f"published corpus version {version.version} ({version.canons} "
+            console().print(f"published corpus version {version.version} ({version.canons} "
                           f"canon(s), fingerprint {version.fingerprint[:12]}) in "
                           f"{report.seconds:.2f}s", markup=False)
         else:
-            console.print(f"unchanged: corpus version {version.version} has this content "
+            console().print(f"unchanged: corpus version {version.version} has this content "
                           f"(fingerprint {version.fingerprint[:12]}); nothing published",
                           markup=False)
     sys.exit(1 if version is None else 0)
@@ -351,7 +369,9 @@ def lookup_command(settings: Settings, text: str | None, file: Path | None, limi
     if as_json:
         emit_json(payload)
     else:
-        console.print(lookup_text(payload, (lang or settings.lang) == "zh"))
+        from errorkb.render.text import lookup_text
+
+        console().print(lookup_text(payload, (lang or settings.lang) == "zh"))
     sys.exit(0 if result.found else 1)
 
 
@@ -386,7 +406,7 @@ def batch_command(settings: Settings, file: Path, env: str | None, lang: str | N
             click.echo(json.dumps({"line": number, **payload}, ensure_ascii=False))
         else:
             best = payload["matches"][0]["id"] if payload["matches"] else "no known match"
-            console.print(f"{number}: {best}", markup=False)
+            console().print(f"{number}: {best}", markup=False)
     sys.exit(0 if found_any else 1)
 
 
@@ -409,7 +429,7 @@ def search_command(settings: Settings, query: str, limit: int, domain: str | Non
         emit_json({"query": query, "results": rows})
     else:
         for row in rows:
-            console.print(f"{row['score']:.2f}  {row['id']}  {row['signature']}", markup=False)
+            console().print(f"{row['score']:.2f}  {row['id']}  {row['signature']}", markup=False)
     sys.exit(0 if rows else 1)
 
 
@@ -428,9 +448,11 @@ def show_command(settings: Settings, canon_id: str, lang: str | None, corpus: tu
     if as_json:
         emit_json(to_data(canon))
     else:
-        console.print(f"[bold]{canon.id}[/]")
-        console.print("\n".join(canon_text(canon_summary(canon, lang or settings.lang),
-                                           (lang or settings.lang) == "zh")))
+        from errorkb.render.text import canon_text
+
+        console().print(f"[bold]{canon.id}[/]")
+        console().print("\n".join(canon_text(canon_summary(canon, lang or settings.lang),
+                                             (lang or settings.lang) == "zh")))
 
 
 @main.command("chain")
@@ -449,10 +471,10 @@ def chain_command(settings: Settings, canon_id: str, depth: int, lang: str | Non
     if as_json:
         emit_json(payload)
         return
-    console.print(f"[bold]{canon_id}[/]")
+    console().print(f"[bold]{canon_id}[/]")
     for step in payload["steps"]:
         arrow = "→" if step["relation"] == "leads_to" else "←"
-        console.print(f"{'  ' * step['depth']}{arrow} {step['id']}  {step['condition']}",
+        console().print(f"{'  ' * step['depth']}{arrow} {step['id']}  {step['condition']}",
                       markup=False)
 
 
@@ -492,8 +514,8 @@ def scan_command(settings: Settings, files: tuple[Path, ...], follow: bool, html
                     stack.enter_context(f.open("rb"))) for f in files]
         total = sum(f.stat().st_size for f in files if str(f) != "-")
         progress = None
-        if total > PROGRESS_BYTES and not as_json and err_console.is_terminal:
-            progress = stack.enter_context(Progress(transient=True, console=err_console))
+        if total > PROGRESS_BYTES and not as_json and err_console().is_terminal:
+            progress = stack.enter_context(Progress(transient=True, console=err_console()))
             task = progress.add_task("scanning", total=total)
         report = kb.scan(sources, follow=follow_chunks if follow else None,
                          on_progress=(lambda done: progress.update(task, completed=done))
@@ -505,7 +527,7 @@ def scan_command(settings: Settings, files: tuple[Path, ...], follow: bool, html
     if as_json:
         emit_json(payload)
     else:
-        console.print(scan_text(payload, canons, language))
+        console().print(scan_text(payload, canons, language))
     if fail_on:
         sys.exit(1 if report.found(fail_on) else 0)
     sys.exit(0 if report.found() else 1)
@@ -536,7 +558,7 @@ def new_command(report_path: Path, number: int, domain: str, out_dir: Path) -> N
         raise InputError(f"{path} exists already", "edit it, or pick another --domain")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_canon(canon), encoding="utf-8")
-    console.print(f"wrote {path}; fill in the root cause, dead ends and workarounds, then "
+    console().print(f"wrote {path}; fill in the root cause, dead ends and workarounds, then "
                   f"`errorkb check {path}`", markup=False)
 
 
@@ -600,7 +622,7 @@ def serve_command(settings: Settings, host: str, port: int, cors_origins: tuple[
         logging.getLogger("errorkb").setLevel(logging.INFO)
         kb.follow_published(url, cache_dir=settings.cache_dir,
                             poll_seconds=poll_seconds or settings.poll_seconds)
-        err_console.print(f"serving corpus version {kb.corpus_version}", markup=False)
+        err_console().print(f"serving corpus version {kb.corpus_version}", markup=False)
     app = create_app(kb, cors_origins=cors_origins, allow_paths=allow_paths)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
@@ -634,7 +656,7 @@ def ingest_command(settings: Settings, article: Path | None, source: str | None,
         except (ValueError, UnicodeDecodeError):
             raise InputError(f"{proposal_path}: not a proposal JSON file") from None
         written = curate.apply_proposal(proposal, corpus_dir)
-        console.print(f"applied the proposal to {written}", markup=False)
+        console().print(f"applied the proposal to {written}", markup=False)
         return
     if article is None:
         raise InputError("give an article file, or - for standard input", "errorkb ingest post.html")
@@ -648,7 +670,7 @@ def ingest_command(settings: Settings, article: Path | None, source: str | None,
     if as_json:
         emit_json(payload)
         return
-    console.print(ingest_text(payload))
+    console().print(ingest_text(payload))
 
 
 @main.command("report")
@@ -678,7 +700,7 @@ def report_command(settings: Settings, canon_id: str, workaround: int | None,
     if as_json:
         emit_json(result)
     else:
-        console.print(f"{'stored' if result['stored'] else 'already counted'}: {result['reports']} "
+        console().print(f"{'stored' if result['stored'] else 'already counted'}: {result['reports']} "
                       f"report(s) for {canon_id} {entry.item_kind} {entry.item_index}", markup=False)
 
 
@@ -750,8 +772,8 @@ def outcomes_apply(settings: Settings, corpus_dir: Path) -> None:
     store = outcome_store(settings, create=False)
     changed = curate.apply_outcomes(corpus_dir, store.export() if store else iter(()))
     for path in changed:
-        console.print(f"updated {path}", markup=False)
-    console.print(f"{len(changed)} canon file(s) updated", markup=False)
+        console().print(f"updated {path}", markup=False)
+    console().print(f"{len(changed)} canon file(s) updated", markup=False)
 
 
 @main.command("stats")
@@ -769,6 +791,6 @@ def stats_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool
     domains = stats.pop("domains")
     assert isinstance(domains, dict)
     for key, value in stats.items():
-        console.print(f"{key}: {value}", markup=False)
+        console().print(f"{key}: {value}", markup=False)
     for domain, count in domains.items():
-        console.print(f"  {domain:<12} {count}", markup=False)
+        console().print(f"  {domain:<12} {count}", markup=False)

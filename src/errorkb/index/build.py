@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from errorkb.match import hyperscan_engine
-from errorkb.match.engine import PatternSpec
+from errorkb.match.engine import LiteralTable, PatternSpec
 from errorkb.match.hyperscan_engine import Shard
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_file_names, to_data
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # Canons per row of `canon_facts`: few rows to decode when a store opens (one JSON text per row
 # rather than three per canon), none of them large at any corpus size.
 FACTS_BATCH = 1000
@@ -46,10 +46,12 @@ CREATE TABLE canons (
 CREATE TABLE canon_facts (
     first_key INTEGER PRIMARY KEY,
     -- JSON list, one item per canon from first_key on (at most FACTS_BATCH):
-    -- [key, id, domain, regex, case_sensitive, literals (required lowercase literals, see
-    -- literals.py; [] none), weight (literal characters every match contains), codes (error
-    -- codes the canon names), terms (lexical terms)]
+    -- [key, id, domain, regex, case_sensitive, weight (literal characters every match
+    -- contains), codes (error codes the canon names), terms (lexical terms)]
     facts TEXT NOT NULL
+);
+CREATE TABLE literal_table (
+    data TEXT NOT NULL         -- JSON: which literals make which canons candidates (engine.LiteralTable)
 );
 CREATE TABLE postings (
     position INTEGER PRIMARY KEY,
@@ -207,13 +209,15 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
                          json.dumps(to_data(canon), ensure_ascii=False)))
             term_list = canon_terms(canon)
             facts.append([key, canon.id, canon.domain, canon.regex, int(canon.case_sensitive),
-                          literals, literal_weight(canon.regex), canon_codes(canon), term_list])
+                          literal_weight(canon.regex), canon_codes(canon), term_list])
             for term in term_list:
                 postings.setdefault(term, []).append(key)
         db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?)", rows)
         db.executemany("INSERT INTO canon_facts VALUES (?,?)", [
             (batch[0][0], json.dumps(batch, ensure_ascii=False))
             for batch in (facts[i:i + FACTS_BATCH] for i in range(0, len(facts), FACTS_BATCH))])
+        db.execute("INSERT INTO literal_table VALUES (?)", (json.dumps(
+            LiteralTable(spec for _, spec in specs).to_data(), ensure_ascii=False),))
         terms_in_order = sorted(postings)
         db.executemany("INSERT INTO postings VALUES (?,?)", [
             (position, json.dumps({term: postings[term] for term in

@@ -14,9 +14,9 @@ from operator import itemgetter
 from pathlib import Path
 
 from errorkb.errors import IndexUnavailable, InputError, NotFound
-from errorkb.index.build import SCHEMA_VERSION, literal_tuples
+from errorkb.index.build import SCHEMA_VERSION
 from errorkb.match import hyperscan_engine
-from errorkb.match.engine import PatternSpec, PrefilterEngine
+from errorkb.match.engine import LiteralTable, PatternSpec, PrefilterEngine
 from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
 from errorkb.match.normalize import terms as words_of
 from errorkb.match.rank import VAGUE_CODE_KINDS, CandidateFacts
@@ -90,14 +90,12 @@ class IndexStore:
         self.key_of: dict[str, int] = {}
         specs = []
         for (batch,) in self._db.execute("SELECT facts FROM canon_facts ORDER BY first_key"):
-            for (key, canon_id, domain, regex, case_sensitive, literals, weight, codes,
-                 terms) in json.loads(batch):
+            for key, canon_id, domain, regex, case_sensitive, weight, codes, terms in json.loads(batch):
                 self.facts[key] = CandidateFacts(canon_id, domain, weight,
                                                  frozenset(codes) if codes else _NO_CODES,
                                                  frozenset(terms))
                 self.key_of[canon_id] = key
-                specs.append(PatternSpec(key, regex, bool(case_sensitive),
-                                         literal_tuples(literals)))
+                specs.append(PatternSpec(key, regex, bool(case_sensitive)))  # literals: in the table
         self.specs = {spec.key: spec for spec in specs}
         self.engine: PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
         self._count = len(self.facts)
@@ -123,6 +121,8 @@ class IndexStore:
     def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
             raise InputError(f"unknown engine {choice!r}", f"one of: {', '.join(ENGINES)}")
+        (data,) = self._db.execute("SELECT data FROM literal_table").fetchone()
+        table = LiteralTable.from_data(json.loads(data))
         shards = [LoadedShard(blob, tuple(json.loads(keys)), tuple(json.loads(rejected)),
                               None if literals is None else tuple(json.loads(literals)))
                   for keys, rejected, blob, literals in self._db.execute(
@@ -133,8 +133,8 @@ class IndexStore:
                                    "run `errorkb build` on an x86-64 machine, or use the "
                                    "prefilter engine")
         if choice != "prefilter" and usable:
-            return HyperscanEngine(specs, shards)
-        return PrefilterEngine(specs)
+            return HyperscanEngine(specs, shards, table)
+        return PrefilterEngine(specs, table)
 
     def close(self) -> None:
         self._db.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ahocorasick
 
@@ -67,8 +67,26 @@ class LiteralTable:
                         direct.setdefault(literal, set()).add(spec.key)
         self.always.sort()
         self.literals = sorted(direct.keys() | gated.keys())
-        self._direct = [tuple(sorted(direct.get(lit, ()))) for lit in self.literals]
-        self._gated = [tuple(gated.get(lit, ())) for lit in self.literals]
+        self._direct: list[Sequence[int]] = [tuple(sorted(direct.get(lit, ()))) for lit in self.literals]
+        self._gated: list[Sequence[tuple[int, Alternative]]] = [tuple(gated.get(lit, ()))
+                                                              for lit in self.literals]
+
+    def to_data(self) -> dict[str, list[Any]]:
+        """The table as JSON data (the index keeps it: a store opens without rebuilding it)."""
+        return {"literals": self.literals, "direct": self._direct, "gated": self._gated,
+                "always": self.always}
+
+    @classmethod
+    def from_data(cls, data: object) -> LiteralTable:
+        """The table `to_data` gave (its tuples come back as lists: they are only iterated)."""
+        parts: list[Any] = [data.get(name) if isinstance(data, dict) else None
+                            for name in ("literals", "direct", "gated", "always")]
+        if not all(isinstance(part, list) for part in parts) or len({len(p) for p in parts[:3]}) > 1:
+            raise ValueError("not a literal table: it needs lists literals, direct and gated of "
+                             "one length, and always")
+        table = cls(())
+        table.literals, table._direct, table._gated, table.always = parts
+        return table
 
     def waiting_on(self, numbers: Iterable[int]) -> set[int]:
         """The patterns that look for any of these literals (by number)."""
@@ -149,10 +167,11 @@ class PrefilterEngine:
 
     name = "aho-corasick+re2"
 
-    def __init__(self, specs: Iterable[PatternSpec]) -> None:
+    def __init__(self, specs: Iterable[PatternSpec], table: LiteralTable | None = None) -> None:
+        """`table`: the specs' literal table when the caller has it (else it is made here)."""
         specs = list(specs)
         self._verifier = Verifier(specs)
-        self._table = LiteralTable(specs)
+        self._table = LiteralTable(specs) if table is None else table
         self._automaton = ahocorasick.Automaton()
         for number, literal in enumerate(self._table.literals):
             self._automaton.add_word(literal, number)

@@ -198,31 +198,38 @@ class HyperscanEngine:
 
     name = "hyperscan+re2"
 
-    def __init__(self, specs: Iterable[PatternSpec], shards: Sequence[LoadedShard]) -> None:
+    def __init__(self, specs: Iterable[PatternSpec], shards: Sequence[LoadedShard],
+                 table: LiteralTable | None = None) -> None:
+        """`table`: the specs' literal table when the caller has it (else it is made here)."""
         specs = list(specs)
         self._verifier = Verifier(specs)
-        self._table = LiteralTable(specs)
-        number_of = {literal: i for i, literal in enumerate(self._table.literals)}
+        self._table = LiteralTable(specs) if table is None else table
+        literals = self._table.literals
         self._literal_db: Any = None
-        self._literal_numbers: tuple[int, ...] = ()
-        found_literals: set[str] = set()
+        self._literal_numbers: Sequence[int] = ()
+        found_literals: Sequence[str] = ()
         self._regex_dbs = []
         always: set[int] = set()
         for shard in shards:
             if shard.literals is not None:
                 if shard.database:
                     self._literal_db = hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK)
-                self._literal_numbers = tuple(number_of.get(lit, -1) for lit in shard.literals)
-                found_literals.update(shard.literals)
+                found_literals = shard.literals
                 continue
             always.update(shard.rejected)
             if shard.database:
                 self._regex_dbs.append((hyperscan.loadb(shard.database, hyperscan.HS_MODE_BLOCK),
                                         shard.keys))
-        # A literal the database lacks (refused, or an index of another build) makes its
-        # patterns candidates for every input rather than for none.
-        always.update(self._table.waiting_on(
-            n for n, literal in enumerate(self._table.literals) if literal not in found_literals))
+        if list(found_literals) == literals:  # the database of this very table: numbered alike
+            self._literal_numbers = range(len(literals))
+        else:
+            number_of = {literal: i for i, literal in enumerate(literals)}
+            self._literal_numbers = tuple(number_of.get(lit, -1) for lit in found_literals)
+            # A literal the database lacks (refused, or an index of another build) makes its
+            # patterns candidates for every input rather than for none.
+            found = set(found_literals)
+            always.update(self._table.waiting_on(
+                n for n, literal in enumerate(literals) if literal not in found))
         self._always = tuple(sorted(always))
         self._local = threading.local()  # Hyperscan scratch space is per thread
 
