@@ -203,6 +203,27 @@ def test_quotations_after_an_announcing_sentence_are_messages() -> None:
     assert extract(read_article(html.encode(), "page.html")).messages == ["Widget w2 is stale."]
 
 
+def test_a_named_quotation_is_a_message_and_what_it_means_are_causes() -> None:
+    markdown = ("# Widget 9 on an old host\n\nThe error `Unsupported widget format 9` means:\n\n"
+                "- Format 9 came with widget 4\n- The host reads formats up to 7\n")
+    found = extract(read_article(markdown.encode()))
+    assert found.messages == ["Unsupported widget format 9"]
+    assert [c.sentence for c in found.of("cause")] == ["Format 9 came with widget 4",
+                                                       "The host reads formats up to 7"]
+
+
+def test_commands_and_settings_a_sentence_introduces_are_not_messages() -> None:
+    markdown = ("# Widget pods\n\nRun the following command to get more information about the pod:\n\n"
+                "widgetctl describe pod <pod-name>\n\nIf the image is missing, you will see an event "
+                "like the following:\n\nFailedPull 1m ago  kubelet  Failed to pull widget \"w:1\": "
+                "pull access denied for w, repository does not exist or you do not have access to it "
+                "from this node\n\nThe output should contain the following section:\n\n"
+                "    bindAddress: 0.0.0.0\n    mode: iptables\n")
+    assert extract(read_article(markdown.encode())).messages == [
+        "FailedPull 1m ago kubelet Failed to pull widget \"w:1\": pull access denied for w, "
+        "repository does not exist or you do not have access to it from this node"]
+
+
 def test_rst_tilde_underlines_numbered_items_and_gradle_what_went_wrong() -> None:
     page = ("Widget Throws a Timeout\n~~~~~~~~~~~~~~~~~~~~~~~\n\nThe widget fails, e.g.:\n\n"
             ".. code-block:: none\n\n"

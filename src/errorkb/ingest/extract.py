@@ -26,7 +26,7 @@ _MESSAGE_SHAPE = re.compile(
     r"\b(?:error|failed|refused|denied|reset|timed out|not found|cannot|can't|could not|couldn't|"
     r"unable|invalid|fatal|panic|does not exist|doesn't exist|no such|not allowed|not permitted|"
     r"not accessible|unexpected|exceeded|mismatch|expired|unauthorized|forbidden|unreachable|"
-    r"not recognized|bad file)\b)", re.IGNORECASE)
+    r"not recognized|bad file|unsupported|not supported|incompatible)\b)", re.IGNORECASE)
 # A line of code or configuration: it opens with a brace, an assignment, a keyword or a
 # section header, or ends with `{` or `;` (a message may hold braces: "Selectors = { ... }").
 _CODE_LINE = re.compile(r"^(?:[{}]|[\w.\[\]\"']+\s*[:+-]?=(?!=)|(?:if|for|while|def|class|function|"
@@ -39,6 +39,14 @@ _ANNOUNCES = re.compile(r"\b(?:errors?|warnings?|messages?|output|fail(?:s|ed)?|
                         r"see|get|occurs?|returns?|looks? (?:like|similar)|tells?|complains?|reports?|warns?|"
                         r"displays?|throws?|raises?)\b[^.!?]{0,80}(?:e\.g\.|i\.e\.)?:\s*$"
                         r"|\bthe following (?:error|warning|message|output)", re.IGNORECASE)
+# ... but "X means:" introduces what it means, and "run the following command to ...:" a command.
+_NOT_ANNOUNCING = re.compile(r"\bmeans?(?: that)?:\s*$|\bcommands?\b[^.!?:]{0,60}:\s*$"
+                             r"|^(?:Run|Execute|Type|Enter)\b", re.IGNORECASE)
+# A string quoted just after the word for what it is: "The error `Unsupported class file ...`".
+_NAMED_BEFORE = re.compile(r"\b(?:error|exception|message|warning)s?(?: message)?"
+                           r"(?: (?:is|was|says|reads|of))?:?\s*$", re.IGNORECASE)
+# A configuration line, `key: value` with a one-word value ("bindAddress: 0.0.0.0").
+_SETTING = re.compile(r"[\w.-]{1,60}:\s+\S{1,80}")
 _COMMAND = re.compile(r"^(?:sudo )?[a-z][\w.-]{0,40}(?: [^\s-][^\s]*){0,4} --?[a-zA-Z]")
 # A list item that is only a link, maybe with a few words after it ("[Guide](url) by nginx").
 _LINK_ONLY = re.compile(r"^\[[^\]\n]{1,200}\]\([^)\s]{1,500}\)[^.!?]{0,60}$")
@@ -108,7 +116,7 @@ _CAUSE = re.compile(
     r"(?:possible|probable|other) (?:cause|reason)|(?:is|was) (?:actually )?an? (?:known|upstream) "
     r"(?:issue|bug|problem)|there (?:is|was) (?:a|an) (?:problem|issue|bug) (?:with|in)|"
     r"(?:is|are) not supported|(?:cannot|can't|could not|couldn't) be (?:loaded|found|resolved)|"
-    r"is unable to|(?:will|would) fail)",
+    r"is unable to|(?:will|would) fail|\bmeans:\s*$)",
     re.IGNORECASE)
 # A heading that names one cause or fix: "Cause 1: Crashed process", "Fix #2 - Pin the version".
 _NAMED_HEADING = re.compile(r"^(causes?|reasons?|fix(?:es)?|solutions?|workarounds?|options?)"
@@ -168,7 +176,9 @@ def _printed(line: str) -> bool:
 
 
 def _announces(block: Block | None) -> bool:
-    return block is not None and block.kind == "text" and _ANNOUNCES.search(block.text) is not None
+    if block is None or block.kind != "text" or _ANNOUNCES.search(block.text) is None:
+        return False
+    return _NOT_ANNOUNCING.search(sentences(block.text)[-1] if sentences(block.text) else "") is None
 
 
 def find_messages(article: Article) -> list[str]:
@@ -181,7 +191,8 @@ def find_messages(article: Article) -> list[str]:
     for block in article.blocks:
         if block.kind == "code":
             lines = _output_lines(block.text)
-            if _announces(before) and lines and _printed(lines[0]):
+            if _announces(before) and lines and _printed(lines[0]) and (
+                    not _SETTING.fullmatch(lines[0]) or _looks_like_message(lines[0])):
                 found.setdefault(lines[0], None)  # what it printed, whatever its words
             for header, line in itertools.pairwise(lines):  # Gradle's "* What went wrong:"
                 if _WENT_WRONG.match(header) and _printed(line):
@@ -193,7 +204,7 @@ def find_messages(article: Article) -> list[str]:
                     found.setdefault(line, None)
         elif block.kind == "text":
             text = block.text.strip()
-            if len(text.split()) <= 20 and (
+            if (len(text.split()) <= 20 or _looks_like_message(text)) and (
                     (_announces(before) and (text[-1] not in ".!?" or block.quote))
                     or (block.quote and before is not None and before.quote
                         and before.text.strip() in found and _looks_like_message(text))):
@@ -201,7 +212,8 @@ def find_messages(article: Article) -> list[str]:
                 found.setdefault(text, None)
             for match in _QUOTED.finditer(block.text):
                 quoted = next(g for g in match.groups() if g)
-                if _looks_like_message(quoted):
+                named = _NAMED_BEFORE.search(block.text, max(0, match.start() - 40), match.start())
+                if _looks_like_message(quoted) or (named and len(quoted.split()) >= 2):
                     found.setdefault(quoted.strip(), None)
         before = block
     if not found:
