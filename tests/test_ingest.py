@@ -224,6 +224,18 @@ def test_commands_and_settings_a_sentence_introduces_are_not_messages() -> None:
         "repository does not exist or you do not have access to it from this node"]
 
 
+def test_alerts_are_prose_and_labelled_or_framing_sentences_say_what_they_are() -> None:
+    markdown = ("# Widget daemon\n\n> [!NOTE]\n>\n> If the socket is gone, restart the widget daemon.\n\n"
+                "There are several ways to solve this issue.\n\n**Solution**: a newer widget kernel.\n\n"
+                "Cause: the socket directory is cleaned at boot.\n")
+    article = read_article(markdown.encode())
+    assert [b.text for b in article.blocks if b.quote] == ["If the socket is gone, restart the widget daemon."]
+    found = extract(article)
+    assert [c.sentence for c in found.of("fix")] == ["If the socket is gone, restart the widget daemon.",
+                                                     "Solution: a newer widget kernel."]
+    assert [c.sentence for c in found.of("cause")] == ["Cause: the socket directory is cleaned at boot."]
+
+
 def test_rst_tilde_underlines_numbered_items_and_gradle_what_went_wrong() -> None:
     page = ("Widget Throws a Timeout\n~~~~~~~~~~~~~~~~~~~~~~~\n\nThe widget fails, e.g.:\n\n"
             ".. code-block:: none\n\n"

@@ -112,6 +112,10 @@ _DIRECTIVE = re.compile(r"^\.\. [\w-]+::|^\.\. _[^:\n]+:|^\.\. \|")
 # component goes, what it wraps is quoted.
 _COMPONENT_TAG = re.compile(r"^\s*<(/?)[A-Z][\w.]{0,60}(?:\s[^<>\n]{0,300})?(/?)>\s*$")
 _INLINE_TAG = re.compile(r"</?(?:summary|details|kbd|b|i|em|strong|code|span|br|sup|sub)\b[^<>\n]{0,200}>")
+# Bold text (`**Solution**:`): the words stay, the markers go.
+_BOLD = re.compile(r"\*\*([^*\s][^*\n]{0,300}?)\*\*")
+# The marker opening a GitHub alert (`> [!NOTE]`): its text is the alert's prose.
+_ALERT = re.compile(r"\[!(?:NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*", re.IGNORECASE)
 
 
 def _looks_like_prose(line: str) -> bool:
@@ -237,7 +241,7 @@ def _from_markdown(text: str) -> Article:
         elif marker:
             flush()
             item = True
-            paragraph.append(_INLINE_TAG.sub("", line[marker.end():]).strip())
+            paragraph.append(_INLINE_TAG.sub("", _BOLD.sub(r"\1", line[marker.end():])).strip())
         elif line.startswith(("    ", "\t")) and not paragraph and not _looks_like_prose(line):
             article.blocks.append(Block("code", line.strip()))
         elif not line.strip():
@@ -246,7 +250,8 @@ def _from_markdown(text: str) -> Article:
             quoted = announced and not paragraph and len(line.split()) <= 20 \
                 and line.rstrip()[-1] not in ".!?"
             quote = line.startswith(">")
-            paragraph.append(_INLINE_TAG.sub("", line.strip().lstrip("-*> ")).strip())
+            text = _INLINE_TAG.sub("", _BOLD.sub(r"\1", line.strip()).lstrip("-*> ")).strip()
+            paragraph.append(_ALERT.sub("", text, count=1) if quote else text)
             if line.rstrip().endswith(":") or quoted:  # it announces what follows, or is it
                 flush()
         announced = line.rstrip().endswith(":")

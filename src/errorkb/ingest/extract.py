@@ -100,6 +100,13 @@ _POINTER = re.compile(r"(?:Read more|Learn more|For more (?:details|information|
                       r"See (?:also|below|above|the (?:list|docs|documentation|section))|"
                       r"You should (?:now )?see|You shouldn't need to)\b", re.IGNORECASE)
 _FIX_STEP = re.compile(rf"(?:{_FIX_VERBS})\b")  # a heading that is a step ("Use HTTPS")
+# A sentence that only says fixes follow ("There are several ways to solve this.").
+_FRAMING = re.compile(r"^(?:There (?:are|is) (?:several|multiple|many|a few|a couple of|two|three|some|"
+                      r"various) (?:ways|options|solutions|methods|approaches|fixes)|Here(?:'s| is| are) "
+                      r"(?:how|what|a few|some)|(?:By )?[Ff]ollow(?:ing)? (?:these|the) steps)\b")
+# A sentence labelled with what it is ("**Solution**: Use ...", "Cause: ...").
+_LABELLED = re.compile(r"^(?:(?P<fix>solutions?|fix(?:es)?|workarounds?|resolution)|"
+                       r"(?P<cause>causes?|reasons?|root cause))\s?:\s+(?=\S)", re.IGNORECASE)
 _CAUSE = re.compile(
     r"\b(?:because|caused by|is caused|occurs? when|happens? when|can happen|due to|the reason|"
     r"results? (?:in|from)|resulting in|(?:common|main|root|typical|another|usual|likely) (?:cause|reason)|"
@@ -228,11 +235,16 @@ def _claim_kind(sentence: str, section: str | None, item: bool) -> str | None:
     """What a sentence claims: a dead end, a fix, a cause or nothing. The cue phrases decide;
     the list items of a section whose heading says what it holds ("How to Fix It", "Why It
     Happens"), or of a list a sentence so introduces ("There can be various reasons:"), are of
-    that kind. Pointers elsewhere ("Read more ...", "For more details, see ...") claim nothing."""
-    if _POINTER.match(sentence):
+    that kind; so is a sentence labelled "Solution:" or "Cause:". Pointers elsewhere ("Read more
+    ...", "For more details, see ...") and sentences that only say fixes follow ("There are
+    several ways to solve this.") claim nothing."""
+    if _POINTER.match(sentence) or _FRAMING.match(sentence):
         return None
     if _DEAD_END.search(sentence):
         return "dead_end"
+    labelled = _LABELLED.match(sentence)
+    if labelled:
+        return "fix" if labelled.group("fix") else "cause"
     listed = item and len(sentence.split()) >= 5 and not _LINK_ONLY.match(sentence)
     if _FIX.search(sentence) or (listed and section == "fix"):
         return "fix"
