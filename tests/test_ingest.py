@@ -229,10 +229,10 @@ def test_alerts_are_prose_and_labelled_or_framing_sentences_say_what_they_are() 
                 "There are several ways to solve this issue.\n\n**Solution**: a newer widget kernel.\n\n"
                 "Cause: the socket directory is cleaned at boot.\n")
     article = read_article(markdown.encode())
-    assert [b.text for b in article.blocks if b.quote] == ["If the socket is gone, restart the widget daemon."]
+    alert = "If the socket is gone, restart the widget daemon."
+    assert [b.text for b in article.blocks if b.quote] == [alert]
     found = extract(article)
-    assert [c.sentence for c in found.of("fix")] == ["If the socket is gone, restart the widget daemon.",
-                                                     "Solution: a newer widget kernel."]
+    assert [c.sentence for c in found.of("fix")] == [alert, "Solution: a newer widget kernel."]
     assert [c.sentence for c in found.of("cause")] == ["Cause: the socket directory is cleaned at boot."]
 
 
