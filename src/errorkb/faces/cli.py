@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-
 @cache
 def _terminal(stderr: bool) -> Console:
     """A rich console, made on first use: importing rich takes about a tenth of a lookup's
@@ -163,7 +162,7 @@ def import_command(source: Path, dest: Path, as_json: bool) -> None:
         for f in report.findings:
             err_console().print(f"{f.where}: {f.severity} {f.code}: {f.message}", markup=False)
         console().print(f"imported {len(report.written)} canon(s) into {dest}"
-                      + (f"; {len(refused)} record(s) refused" if refused else ""))
+                        + (f"; {len(refused)} record(s) refused" if refused else ""))
     sys.exit(1 if refused else 0)
 
 
@@ -219,7 +218,7 @@ def corpus_options(fn: F) -> F:
 
 def _announce_build(path: Path) -> None:
     err_console().print(f"[dim]building the index {path} (first use or corpus changed; "
-                      "this takes a few seconds)…[/]")
+                        "this takes a few seconds)…[/]")
 
 
 def outcome_store(settings: Settings, create: bool) -> OutcomeStore | None:
@@ -254,7 +253,7 @@ def open_kb(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool | Non
     if kb.stale:
         flags = " ".join(f"--corpus {p}" for p in settings.corpus)
         err_console().print(f"[yellow]warning:[/] the index is older than the corpus; "
-                          f"run `errorkb build {flags}` to refresh it")
+                            f"run `errorkb build {flags}` to refresh it")
     return kb
 
 
@@ -304,7 +303,7 @@ def build_command(settings: Settings, corpus: tuple[Path, ...], no_bundled: bool
         for f in errors:
             err_console().print(f"{f.where}: skipped: {f.message}", markup=False)
         console().print(f"indexed {report.canons} canon(s) into {report.path} "
-                      f"in {report.seconds:.2f}s")
+                        f"in {report.seconds:.2f}s")
     sys.exit(1 if errors else 0)
 
 
@@ -332,15 +331,15 @@ def publish(url: str, settings: Settings, dirs: tuple[Path, ...], as_json: bool)
             err_console().print(f"{f.where}: {f.message}", markup=False)
         if version is None:
             err_console().print(f"nothing published: {len(errors)} record(s) cannot be read; fix "
-                              "them (`errorkb check`) and publish again", markup=False)
+                                "them (`errorkb check`) and publish again", markup=False)
         elif report.created:
             console().print(f"published corpus version {version.version} ({version.canons} "
-                          f"canon(s), fingerprint {version.fingerprint[:12]}) in "
-                          f"{report.seconds:.2f}s", markup=False)
+                            f"canon(s), fingerprint {version.fingerprint[:12]}) in "
+                            f"{report.seconds:.2f}s", markup=False)
         else:
             console().print(f"unchanged: corpus version {version.version} has this content "
-                          f"(fingerprint {version.fingerprint[:12]}); nothing published",
-                          markup=False)
+                            f"(fingerprint {version.fingerprint[:12]}); nothing published",
+                            markup=False)
     sys.exit(1 if version is None else 0)
 
 
@@ -475,7 +474,7 @@ def chain_command(settings: Settings, canon_id: str, depth: int, lang: str | Non
     for step in payload["steps"]:
         arrow = "→" if step["relation"] == "leads_to" else "←"
         console().print(f"{'  ' * step['depth']}{arrow} {step['id']}  {step['condition']}",
-                      markup=False)
+                        markup=False)
 
 
 @main.command("scan")
@@ -559,7 +558,7 @@ def new_command(report_path: Path, number: int, domain: str, out_dir: Path) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_canon(canon), encoding="utf-8")
     console().print(f"wrote {path}; fill in the root cause, dead ends and workarounds, then "
-                  f"`errorkb check {path}`", markup=False)
+                    f"`errorkb check {path}`", markup=False)
 
 
 @main.command("mcp")
@@ -701,7 +700,7 @@ def report_command(settings: Settings, canon_id: str, workaround: int | None,
         emit_json(result)
     else:
         console().print(f"{'stored' if result['stored'] else 'already counted'}: {result['reports']} "
-                      f"report(s) for {canon_id} {entry.item_kind} {entry.item_index}", markup=False)
+                        f"report(s) for {canon_id} {entry.item_kind} {entry.item_index}", markup=False)
 
 
 @main.group("token")

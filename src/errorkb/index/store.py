@@ -95,7 +95,8 @@ class IndexStore:
                                                  frozenset(codes) if codes else _NO_CODES,
                                                  frozenset(terms))
                 self.key_of[canon_id] = key
-                specs.append(PatternSpec(key, regex, bool(case_sensitive)))  # literals: in the table
+                specs.append(PatternSpec(key, regex, bool(case_sensitive)))
+        # The regexes; which literals make each a candidate is the engine's literal table.
         self.specs = {spec.key: spec for spec in specs}
         self.engine: PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
         self._count = len(self.facts)
