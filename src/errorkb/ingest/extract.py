@@ -185,7 +185,8 @@ def _printed(line: str) -> bool:
 def _announces(block: Block | None) -> bool:
     if block is None or block.kind != "text" or _ANNOUNCES.search(block.text) is None:
         return False
-    return _NOT_ANNOUNCING.search(sentences(block.text)[-1] if sentences(block.text) else "") is None
+    said = sentences(block.text)
+    return not said or _NOT_ANNOUNCING.search(said[-1]) is None
 
 
 def find_messages(article: Article) -> list[str]:
