@@ -10,6 +10,7 @@ import pytest
 
 from errorkb.errors import IndexUnavailable
 from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine
+from errorkb.match.engine import LiteralTable
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.model import Confusion, TransitionGraph
 from errorkb.service import KnowledgeBase
@@ -125,8 +126,6 @@ def test_prefilter_engine_agrees_with_python_re(pattern: str) -> None:
 
 def test_a_literal_table_kept_as_json_finds_the_same_candidates() -> None:
     import json
-
-    from errorkb.match.engine import LiteralTable
 
     specs = [PatternSpec(key, pattern, False, tuple(tuple(tuple(sorted(strings)) for strings in alt)
                                                     for alt in required_literals(pattern)))
@@ -620,11 +619,16 @@ def test_editing_one_canon_recompiles_only_its_shard(monkeypatch: pytest.MonkeyP
         return hyperscan_engine.Shard(item.digest, tuple(range(len(item.patterns))), b"db")
 
     monkeypatch.setattr(hyperscan_engine, "compile_shard", fake_compile)
-    first = hyperscan_engine.compile_shards(specs, {}, workers=1)
+    def compile_shards(specs: list[tuple[str, PatternSpec]], cache: dict[str, hyperscan_engine.Shard]
+                       ) -> list[tuple[hyperscan_engine.Shard, hyperscan_engine.LoadedShard]]:
+        table = LiteralTable(spec for _, spec in specs)
+        return hyperscan_engine.compile_shards(specs, table, cache, workers=1)
+
+    first = compile_shards(specs, {})
     cache = {shard.digest: shard for shard, _ in first}
     edited = [specs[0], (specs[1][0], PatternSpec(2, "error number two")), *specs[2:]]
     compiled.clear()
-    second = hyperscan_engine.compile_shards(edited, cache, workers=1)
+    second = compile_shards(edited, cache)
     assert len(compiled) == 1
     assert sum(shard.digest not in cache for shard, _ in second) == 1
     assert sorted(k for _, loaded in second for k in loaded.keys) == list(range(1, 9))

@@ -216,8 +216,9 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
         db.executemany("INSERT INTO canon_facts VALUES (?,?)", [
             (batch[0][0], json.dumps(batch, ensure_ascii=False))
             for batch in (facts[i:i + FACTS_BATCH] for i in range(0, len(facts), FACTS_BATCH))])
-        db.execute("INSERT INTO literal_table VALUES (?)", (json.dumps(
-            LiteralTable(spec for _, spec in specs).to_data(), ensure_ascii=False),))
+        table = LiteralTable(spec for _, spec in specs)
+        db.execute("INSERT INTO literal_table VALUES (?)",
+                   (json.dumps(table.to_data(), ensure_ascii=False),))
         terms_in_order = sorted(postings)
         db.executemany("INSERT INTO postings VALUES (?,?)", [
             (position, json.dumps({term: postings[term] for term in
@@ -225,7 +226,7 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
                                   ensure_ascii=False))
             for position, start in enumerate(range(0, len(terms_in_order), POSTINGS_BATCH))])
         if shard_cache is not None:
-            shards = hyperscan_engine.compile_shards(specs, shard_cache, workers)
+            shards = hyperscan_engine.compile_shards(specs, table, shard_cache, workers)
             db.executemany("INSERT INTO hs_shards VALUES (?,?,?,?,?,?,?,?)", [
                 (i, shard.digest, json.dumps(shard.accepted), json.dumps(shard.rejected),
                  json.dumps(loaded.keys), json.dumps(loaded.rejected), shard.database,

@@ -96,10 +96,11 @@ def shard_count(patterns: int) -> int:
     return count
 
 
-def plan(specs: Sequence[tuple[str, PatternSpec]]) -> list[Planned]:
-    """The literal database of all literals, then the regex shards of the patterns without
-    literals, grouped by canon id; each named by the digest of its content."""
-    literals = LiteralTable(spec for _, spec in specs).literals
+def plan(specs: Sequence[tuple[str, PatternSpec]], table: LiteralTable) -> list[Planned]:
+    """The literal database of all literals (`table`: the specs' literal table), then the regex
+    shards of the patterns without literals, grouped by canon id; each named by the digest of
+    its content."""
+    literals = table.literals
     planned = []
     if literals:
         content = json.dumps(["literal", literals], ensure_ascii=False)
@@ -163,11 +164,12 @@ def _compiled(item: Planned, accepted: list[int], rejected: list[int]) -> Shard:
     return Shard(item.digest, tuple(accepted), hyperscan.dumpb(database), tuple(rejected))
 
 
-def compile_shards(specs: Sequence[tuple[str, PatternSpec]], cached: dict[str, Shard],
-                   workers: int = 2) -> list[tuple[Shard, LoadedShard]]:
-    """Databases for these patterns, reusing `cached` ones (by digest), compiling the rest in
-    parallel; each with what its pattern ids stand for in this build."""
-    planned = plan(specs)
+def compile_shards(specs: Sequence[tuple[str, PatternSpec]], table: LiteralTable,
+                   cached: dict[str, Shard], workers: int = 2) -> list[tuple[Shard, LoadedShard]]:
+    """Databases for these patterns (`table`: their literal table), reusing `cached` ones (by
+    digest), compiling the rest in parallel; each with what its pattern ids stand for in this
+    build."""
+    planned = plan(specs, table)
     todo = [item for item in planned if item.digest not in cached]
     compiled: dict[str, Shard] = {}
     if len(todo) > 1 and workers > 1:
