@@ -183,7 +183,7 @@ def test_gzip_input_is_read(kb: KnowledgeBase) -> None:
 
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout  # stdout only: an index build reports on stderr
 
 
 def test_cli_exit_codes_and_fail_on(tmp_path: Path) -> None:
@@ -207,9 +207,9 @@ def test_corrupt_gzip_and_binary_files_are_refused_without_a_traceback(
         tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "broken.log"
     path.write_bytes(content)
-    code, out = run("scan", str(path))
-    assert code == 2
-    assert "error:" in out and "Traceback" not in out
+    result = CliRunner().invoke(main, ["scan", str(path)])
+    assert result.exit_code == 2
+    assert "error:" in result.stderr and "Traceback" not in result.output
 
 
 def test_a_draft_canon_from_an_unknown_template_checks_with_warnings_only(tmp_path: Path) -> None:
