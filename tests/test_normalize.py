@@ -231,6 +231,13 @@ def test_an_error_line_beside_an_exception_is_decisive_too() -> None:
     ("    State:          Waiting\n      Reason:       CrashLoopBackOff\n    Last State:     Terminated\n"
      "      Reason:       Completed\n      Exit Code:    0\n    Ready:          False\n    Restart Count:  6",
      "      Reason:       CrashLoopBackOff"),
+    # PowerShell: the error record's message, above where it was raised and its category lines
+    ("Import-Module : The specified module 'Az.Foo' was not loaded because no valid module file "
+     "was found in any module directory.\nAt C:\\deploy\\run.ps1:12 char:5\n+     Import-Module Az.Foo\n"
+     "+     ~~~~~~~~~~~~~~~~~~~~\n    + CategoryInfo          : ResourceUnavailable: (Az.Foo:String) "
+     "[Import-Module], FileNotFoundException\n    + FullyQualifiedErrorId : Modules_ModuleNotFound",
+     "Import-Module : The specified module 'Az.Foo' was not loaded because no valid module file "
+     "was found in any module directory."),
 ])
 def test_the_line_that_names_the_error_is_decisive_not_the_lines_around_it(text: str, expected: str) -> None:
     n = normalize(text)

@@ -56,6 +56,10 @@ def _words_at_boundary(words: list[str]) -> str:
 
 
 _FRAME = re.compile(r"^\s+(?:at |File \"|\.\.\. \d+ more|goroutine |\S+\.go:\d+|-->)")
+# PowerShell prints an error record's message first, then where it was raised
+# (`At line:1 char:1`, `At C:\deploy\run.ps1:12 char:5`), the offending code and its
+# `+ CategoryInfo` / `+ FullyQualifiedErrorId` lines: the message is the line before `At`.
+_POWERSHELL_AT = re.compile(r"At (?:line|\S.{0,300}?):\d{1,7} char:\d{1,7}\s*$")
 _LEVEL = re.compile(_words_at_boundary([
     "ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "PANIC", "SEVERE", "EMERG", "ALERT", "error", "fatal",
     "Error", "failed", "Failed", "FAILED", "denied", "refused", "exception", "Exception", "panic"]) + r"\b")
@@ -289,6 +293,8 @@ def _decisive_lines(lines: list[str], stripped: list[str]) -> list[tuple[int, fl
                 (diagnostics if placed.lastgroup == "diagnostic" else exception_lines).append(i)
             elif traceback and i and lines[i - 1][:1] in " \t" and RAISED_LINE.match(s):
                 exception_lines.append(i)  # closes the frames, whatever its class is named
+            elif i and s.startswith("At ") and stripped[i - 1].strip() and _POWERSHELL_AT.match(s):
+                exception_lines.append(i - 1)
             else:
                 traceback = traceback or s.startswith("Traceback (most recent call last)")
             continue
