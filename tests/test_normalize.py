@@ -133,6 +133,8 @@ def test_ansi_codes_are_removed() -> None:
     ("Error: read ECONNRESET", "name:ECONNRESET"),
     ("error[E0382]: borrow of moved value", "rust:E0382"),
     ("src/a.ts(3,21): error TS2307: Cannot find module", "ts:2307"),
+    ("Program.cs(3,7): error CS0246: 未能找到类型或命名空间名“Foo”", "dotnet:CS0246"),
+    ("/src/App.csproj : error NU1102: 找不到版本为 (>= 9.0.0) 的包 Foo", "dotnet:NU1102"),
     ("ERROR 1045 (28000): Access denied for user", "mysql:1045"),
     ("ERROR:  deadlock detected SQLSTATE 40P01", "sqlstate:40P01"),
     ("##[error]Process completed with exit code 137.", "exit:137"),
@@ -266,6 +268,7 @@ def test_adversarial_lines_do_not_hang_any_of_our_regexes(line: str) -> None:
 PLAIN_CODES = {
     "name": re.compile(r"\b(E[A-Z]{3,15}|WSAE[A-Z]{3,15}|ERR_[A-Z0-9_]{3,60})\b"),
     "ts": re.compile(r"\bTS(\d{4,5})\b"),
+    "dotnet": re.compile(r"\b((?:CS|NU|MSB|NETSDK)\d{4})\b"),
     "mysql": re.compile(r"\bERROR (\d{4}) \(\w{5}\)"),
     "http": re.compile(r"\b(?:HTTP(?:/\d(?:\.\d)?)?|status(?: code)?|statuscode)[\s:=]{1,3}"
                        r"([1-5]\d\d)\b(?!/)", re.I),
@@ -283,7 +286,8 @@ PLAIN_MASKS = [
 ]
 PLAIN_LEVEL = re.compile(r"\b(?:ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT|error|fatal|"
                          r"Error|failed|Failed|FAILED|denied|refused|exception|Exception|panic)\b")
-TOKENS = ["ERROR", "Error", "ERR_X_Y", "EACCES", "WSAECONN", "TS2307", "P1001:", "ERROR 1045 (28000)",
+TOKENS = ["ERROR", "Error", "ERR_X_Y", "EACCES", "WSAECONN", "TS2307", "CS0246", "NU1101", "MSB3027",
+          "NETSDK1045", "XCS1234", "NU12345", "P1001:", "ERROR 1045 (28000)",
           "HTTP/1.1 404", "status code 500", "statuscode=503", "status=203/EXEC", "exit code 137",
           "exited with 1",
           "0x7fff", "0XAB", "deadbeef0123", "1.2.3.4:80", "fe80::1:2:3", "b:/c/", "/x/y:/z/w",

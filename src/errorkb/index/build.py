@@ -27,7 +27,7 @@ from errorkb.match.normalize import extract_codes, terms
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_file_names, to_data
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 # Canons per row of `canon_facts`: few rows to decode when a store opens (one JSON text per row
 # rather than three per canon), none of them large at any corpus size.
 FACTS_BATCH = 1000

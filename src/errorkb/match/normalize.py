@@ -105,6 +105,10 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     # nginx prints errno and strerror in parentheses: `connect() failed (113: Host is unreachable)`.
     ("errno", re.compile(r"\bfailed \((\d{1,3}): [A-Z][a-z]"), ("failed (",), True),
     ("ts", re.compile(r"T(?<!\w.)S(\d{4,5})\b"), ("ts",), True),
+    # .NET's compiler, NuGet, MSBuild and SDK codes (`error CS0246:`, `NU1101`, `MSB3027`,
+    # `NETSDK1045`): printed in English whatever the language of the message after them.
+    ("dotnet", re.compile(r"(C(?<!\w.)S\d{4}|N(?<!\w.)(?:U|ETSDK)\d{4}|M(?<!\w.)SB\d{4})\b"),
+     ("cs", "nu", "msb", "netsdk"), True),
     ("mysql", re.compile(r"E(?<!\w.)RROR (\d{4}) \(\w{5}\)"), ("error ",), True),
     ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
     # A driver's error object as Node prints it: node-postgres `code: '28P01'`, mysql `sqlState: '28000'`.

@@ -66,7 +66,8 @@ KNOWN_LEXICAL_SHARE = ((THRESHOLD - CODE_AGREES / 2 - 2 * ENV_FITS) / LEXICAL_ON
 
 PART_NAMES = ("regex", "decisive", "lexical", "codes", "consequence", "environment")
 _CONSEQUENCE = PART_NAMES.index("consequence")
-NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "mysql", "sqlstate", "pg", "systemd"})
+NUMBERED_CODE_KINDS = frozenset({"winerror", "errno", "rust", "ts", "dotnet", "mysql", "sqlstate", "pg",
+                                 "systemd"})
 # Codes that say how something ended rather than which error it was. They name no canon on
 # their own, and as they are often incidental in a canon's own text ("Status code: 200.") they
 # contradict only words: "script returned exit code 1" is not the exit-137 canon.
