@@ -287,8 +287,56 @@ def test_an_article_is_about_the_error_its_summary_line_follows(kb: KnowledgeBas
     ("- [" + "a" * 150 + "](" + "b" * 400 + ")" + " c" * 30 + "\n") * 200,
     "If " + "a " * 20000 + ", run it.\n", "Title\n" + "=" * 100000 + "\n",
     "---\n" + "a: b\n" * 3000, "intro::\n" + "    code line\n" * 20000,
+    "See FATAL: " + "x" * 150 + " " * 200000 + ".\n", ("ERROR: y " * 30 + "\n") * 3000,
+    ("word " * 30 + "\n") * 5000 + "a" * 150 + "\n", "1\n" * 30000 + "x" * 120 + "\n",
 ])
 def test_adversarial_articles_do_not_hang_the_reader_or_the_cues(text: str) -> None:
     """Every pattern ingest runs is bounded; a catastrophic one would hang here."""
     found = extract(read_article(text.encode()))
     assert found.sentences >= 0
+
+
+WEB_PAGE_TEXT = "\n".join([
+    'Fixing "cannot open shared object file" in a container',
+    "What This Error Means",
+    "The loader could not find a library the program was linked against, so the program stopped "
+    "before main() ran at all.",
+    "Symptoms",
+    "error while loading shared libraries: libfrob.so.3: cannot open shared object file: No such "
+    "file or directory",
+    "You will usually see ImportError: libfrob.so.3: cannot open shared object file. It appears "
+    "right after the container starts.",
+    "Common Causes",
+    "1",
+    "The runtime image lacks the package",
+    "The multi-stage build copied the binary but not the library it links against, which only "
+    "the build stage installed.",
+    "How to Fix It",
+    "To install the runtime package in the final stage:",
+    "apt-get install -y --no-install-recommends libfrob3",
+    "Setting LD_LIBRARY_PATH by hand does not persist across container restarts, so it only hides "
+    "the real problem.", ""])
+
+
+def test_a_web_pages_text_has_one_block_per_line_and_its_printed_lines_are_messages() -> None:
+    article = read_article(WEB_PAGE_TEXT.encode())
+    kinds = [(b.kind, b.text[:20]) for b in article.blocks]
+    assert ("heading", "What This Error Mean") in kinds and ("heading", "How to Fix It") in kinds
+    assert ("text", "The runtime image la") in kinds  # a numbered step's title is no heading
+    assert ("code", "apt-get install -y -") in kinds
+    result = extract(article)
+    assert {"error while loading shared libraries: libfrob.so.3: cannot open shared object file: "
+            "No such file or directory", "ImportError: libfrob.so.3: cannot open shared object file"
+            } <= set(result.messages)
+    assert any("lacks the package" in c.sentence for c in result.of("cause"))
+    assert any(c.sentence.startswith("To install the runtime package") and "libfrob3" in c.sentence
+               for c in result.of("fix"))
+    assert [c.sentence[:22] for c in result.of("dead_end")] == ["Setting LD_LIBRARY_PAT"]
+
+
+def test_hand_wrapped_plain_text_stays_one_paragraph() -> None:
+    text = ("The loader could not find a library that the program was linked against when\n"
+            "it started, so it stopped before main() ran; check the runtime image for the\n"
+            "package that ships the library, which a multi-stage build may have left in the\n"
+            "build stage only.\n")
+    assert [b.kind for b in read_article(text.encode()).blocks] == ["text"]

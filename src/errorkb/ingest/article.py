@@ -6,6 +6,7 @@ footers and asides are dropped; `pre`/`code` become code blocks. No network, no 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -156,6 +157,31 @@ def _standalone_heading(lines: list[str], i: int) -> bool:
             and (i + 1 == len(lines) or not lines[i + 1].strip()))
 
 
+_STEP_NUMBER = re.compile(r"\d{1,2}[.)]?$")
+# A command with an option (`go env -w GO111MODULE=auto`, `sudo apt-get install -y x`).
+COMMAND = re.compile(r"^(?:sudo )?[a-z][\w.-]{0,40}(?: [^\s-][^\s]*){0,4} --?[a-zA-Z]")
+
+
+def _title_line(line: str) -> bool:
+    """A short line without a sentence's end: a heading, when lines are blocks."""
+    return (0 < len(line.split()) <= 8 and line[:1].isupper()
+            and line[-1] not in ".:;,!?)]}`'\"")
+
+
+def _lines_are_blocks(lines: list[str]) -> bool:
+    """Whether the lines of a paragraph are blocks of their own, as in the text of a web page
+    (each paragraph, list item and heading on one line, no blank lines between them), rather
+    than the lines of one paragraph wrapped by hand: some line is longer than any hand-wrapped
+    one, and hardly a line break falls inside a sentence (between two lines of prose, before
+    a lower-case word, after a word that does not end one: output and code lines aside)."""
+    if len(lines) < 2 or max(len(line) for line in lines) <= 100:
+        return False
+    inside = sum(before[-1] not in ".!?:)\"'" and after[:1].islower()
+                 and _looks_like_prose(before) and _looks_like_prose(after)
+                 for before, after in itertools.pairwise(lines))
+    return inside * 5 <= len(lines) - 1
+
+
 def _from_markdown(text: str) -> Article:
     front, text = _front_matter(text)
     article = Article(blocks=front)
@@ -169,7 +195,19 @@ def _from_markdown(text: str) -> Article:
 
     def flush() -> None:
         nonlocal item, quote
-        if paragraph:
+        if paragraph and not item and not quote and not component and _lines_are_blocks(paragraph):
+            numbered = False  # the line before was a step's number alone ("1", "2.")
+            for line in paragraph:  # a web page's text: a heading, or a paragraph or list item
+                if _STEP_NUMBER.match(line):
+                    numbered = True
+                    continue
+                heading = _title_line(line) and not numbered
+                article.blocks.append(Block("heading", line) if heading else Block("code", line)
+                                      if COMMAND.match(line) else Block("text", " ".join(line.split()), True))
+                article.title = article.title or (line if heading else "")
+                numbered = False
+            paragraph.clear()
+        elif paragraph:
             article.blocks.append(Block("text", " ".join(" ".join(paragraph).split()), item,
                                         quote or component > 0))
             paragraph.clear()
@@ -246,6 +284,8 @@ def _from_markdown(text: str) -> Article:
             article.blocks.append(Block("code", line.strip()))
         elif not line.strip():
             flush()
+        elif announced and not paragraph and COMMAND.match(line.strip()):
+            article.blocks.append(Block("code", line.strip()))  # "To fix it, run:" then a command
         else:
             quoted = announced and not paragraph and len(line.split()) <= 20 \
                 and line.rstrip()[-1] not in ".!?"

@@ -12,7 +12,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
-from errorkb.ingest.article import Article, Block
+from errorkb.ingest.article import COMMAND, Article, Block
 from errorkb.scan import ERROR_LINE
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'`(])")
@@ -26,7 +26,8 @@ _MESSAGE_SHAPE = re.compile(
     r"\b(?:error|failed|refused|denied|reset|timed out|not found|cannot|can't|could not|couldn't|"
     r"unable|invalid|fatal|panic|does not exist|doesn't exist|no such|not allowed|not permitted|"
     r"not accessible|unexpected|exceeded|mismatch|expired|unauthorized|forbidden|unreachable|"
-    r"not recognized|bad file|unsupported|not supported|incompatible)\b)", re.IGNORECASE)
+    r"not recognized|bad file|unsupported|not supported|incompatible|no space left|too open|"
+    r"too many|out of memory)\b)", re.IGNORECASE)
 # A line of code or configuration: it opens with a brace, an assignment, a keyword or a
 # section header, or ends with `{` or `;` (a message may hold braces: "Selectors = { ... }").
 _CODE_LINE = re.compile(r"^(?:[{}]|[\w.\[\]\"']+\s*[:+-]?=(?!=)|(?:if|for|while|def|class|function|"
@@ -45,9 +46,21 @@ _NOT_ANNOUNCING = re.compile(r"\bmeans?(?: that)?:\s*$|\bcommands?\b[^.!?:]{0,60
 # A string quoted just after the word for what it is: "The error `Unsupported class file ...`".
 _NAMED_BEFORE = re.compile(r"\b(?:error|exception|message|warning)s?(?: message)?"
                            r"(?: (?:is|was|says|reads|of))?:?\s*$", re.IGNORECASE)
+# ... or just before it: 'the "no space left on device" error'.
+_NAMED_AFTER = re.compile(r"[,.]?\s{0,2}(?:error|exception|message|warning)s?\b", re.IGNORECASE)
+# How a line a program printed opens: an exception's name, a level, npm's or apt's prefix. A
+# line of a page's text so opening (and no sentence of its own) is the message quoted.
+_PRINTED_OPENING = re.compile(
+    r"(?:[A-Za-z_][\w.$]{0,80}(?:Error|Exception)|npm (?:ERR!|error)|(?-i:FATAL|ERROR|WARNING|Error|"
+    r"error|fatal|warning|panic|E|W)(?:\[[\w-]{1,20}\])?:)\s")
+_NEXT_SENTENCE = re.compile(r"[.?]\s+[A-Z][a-z]")  # (not "!": npm prints "npm ERR! X")
+# The same inside a sentence, up to the sentence's end: "You'll see FATAL: Peer authentication
+# failed for user "postgres"." (a level in capitals or an exception's name, not "error:").
+_INLINE_PRINTED = re.compile(
+    r"(?<![\w.-])(?:[A-Z][\w.]{0,80}(?:Error|Exception)|FATAL|ERROR|PANIC|npm ERR!):\s"
+    r"[^\n]{3,200}?(?=\.?\s{0,3}$|\.\s{1,3}[A-Z])")
 # A configuration line, `key: value` with a one-word value ("bindAddress: 0.0.0.0").
 _SETTING = re.compile(r"[\w.-]{1,60}:\s+\S{1,80}")
-_COMMAND = re.compile(r"^(?:sudo )?[a-z][\w.-]{0,40}(?: [^\s-][^\s]*){0,4} --?[a-zA-Z]")
 # A list item that is only a link, maybe with a few words after it ("[Guide](url) by nginx").
 _LINK_ONLY = re.compile(r"^\[[^\]\n]{1,200}\]\([^)\s]{1,500}\)[^.!?]{0,60}$")
 _PROMPT = re.compile(r"^(?:\$|#|>>>|PS [^>\n]{0,200}>|C:\\[^>\n]{0,200}>)\s")
@@ -57,7 +70,9 @@ _DEAD_END = re.compile(
     r"\b(?:does(?:n't| not) (?:help|work|fix|solve)|did(?:n't| not) (?:help|work|fix)|"
     r"won't (?:help|fix|work)|"
     r"will not (?:help|fix|work)|has no effect|no effect|is not the (?:fix|solution|cause)|"
-    r"not a (?:fix|solution)|(?:only )?hides? the (?:error|problem|symptom)|masks? the (?:error|problem)|"
+    r"not a (?:fix|solution)|(?:only )?hides? the (?:error|problem|symptom|real)|"
+    r"masks? the (?:error|problem|real)|does(?:n't| not) (?:persist|survive|stick)|"
+    r"(?:only )?as a last resort|(?:is|are) not recommended|(?:should|must) be used with caution|"
     r"(?:don't|do not|never|avoid) (?:bother|simply|just )?(?:increase|disable|raise|restart|reinstall|"
     r"set|add|use|turn off|retry)|makes? (?:it|things) worse|don't follow (?:the|this) advice|"
     r"(?:should not|shouldn't|must not|mustn't) (?:be )?(?:use|using|run|running))\b", re.IGNORECASE)
@@ -93,6 +108,7 @@ _FIX = re.compile(
     r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) |"
     r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution))|"
     rf"^Consider \w+ing\b|"
+    rf"^To (?:{_FIX_VERBS})\b[^.!?]{{0,160}}:\s*$|"
     rf"^(?:If|When|Before|After|Once|Since|To)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
     rf"you can|you should|you need to|please) )?(?:{_FIX_VERBS})\b)", re.IGNORECASE)
 # A sentence that only points elsewhere, or says what the reader will see.
@@ -178,7 +194,7 @@ def _output_lines(code: str) -> list[str]:
 
 def _printed(line: str) -> bool:
     """A line a program may have printed: not a command with options, code or a `key:` line."""
-    return (8 <= len(line) <= 300 and not _COMMAND.match(line)
+    return (8 <= len(line) <= 300 and not COMMAND.match(line)
             and not (line.endswith(":") and len(line.split()) <= 3) and not _CODE_LINE.search(line))
 
 
@@ -212,6 +228,15 @@ def find_messages(article: Article) -> list[str]:
                     found.setdefault(line, None)
         elif block.kind == "text":
             text = block.text.strip()
+            if _PRINTED_OPENING.match(text) and _looks_like_message(text[:300]) \
+                    and not _NEXT_SENTENCE.search(text):
+                found.setdefault(text, None)  # a printed line among the page's paragraphs
+            elif text[:1].islower() and text[-1] not in ".!?" and not _NEXT_SENTENCE.search(text) \
+                    and _looks_like_message(text) and not COMMAND.match(text):
+                found.setdefault(text, None)  # a line no sentence opens or ends: output
+            else:
+                for match in _INLINE_PRINTED.finditer(text):
+                    found.setdefault(match.group(0), None)
             if (len(text.split()) <= 20 or _looks_like_message(text)) and (
                     (_announces(before) and (text[-1] not in ".!?" or block.quote))
                     or (block.quote and before is not None and before.quote
@@ -219,10 +244,11 @@ def find_messages(article: Article) -> list[str]:
                 # a line quoted after "this error message:", and the quotation after it
                 found.setdefault(text, None)
             for match in _QUOTED.finditer(block.text):
-                quoted = next(g for g in match.groups() if g)
-                named = _NAMED_BEFORE.search(block.text, max(0, match.start() - 40), match.start())
+                quoted = next(g for g in match.groups() if g).strip().rstrip(",")
+                named = (_NAMED_BEFORE.search(block.text, max(0, match.start() - 40), match.start())
+                         or _NAMED_AFTER.match(block.text, match.end()))
                 if _looks_like_message(quoted) or (named and len(quoted.split()) >= 2):
-                    found.setdefault(quoted.strip(), None)
+                    found.setdefault(quoted, None)
         before = block
     if not found:
         for block in article.blocks:
