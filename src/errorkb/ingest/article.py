@@ -150,10 +150,7 @@ def _front_matter(text: str) -> tuple[list[Block], str]:
 def _standalone_heading(lines: list[str], i: int) -> bool:
     """A short line on its own between blank lines, without a sentence's end: a heading of a
     plain-text page ("How to Fix It", "Why It Happens")."""
-    line = lines[i].rstrip()
-    return (0 < len(line.split()) <= 8 and not line[0].isspace() and line[0].isupper()
-            and line[-1] not in ".:;,!?)]}`'\""
-            and (i == 0 or not lines[i - 1].strip())
+    return (_title_line(lines[i].rstrip()) and (i == 0 or not lines[i - 1].strip())
             and (i + 1 == len(lines) or not lines[i + 1].strip()))
 
 
@@ -201,10 +198,13 @@ def _from_markdown(text: str) -> Article:
                 if _STEP_NUMBER.match(line):
                     numbered = True
                     continue
-                heading = _title_line(line) and not numbered
-                article.blocks.append(Block("heading", line) if heading else Block("code", line)
-                                      if COMMAND.match(line) else Block("text", " ".join(line.split()), True))
-                article.title = article.title or (line if heading else "")
+                if _title_line(line) and not numbered:
+                    article.blocks.append(Block("heading", line))
+                    article.title = article.title or line
+                elif COMMAND.match(line):
+                    article.blocks.append(Block("code", line))
+                else:
+                    article.blocks.append(Block("text", " ".join(line.split()), True))
                 numbered = False
             paragraph.clear()
         elif paragraph:
