@@ -90,7 +90,8 @@ _ERROR_OPENING = re.compile(r"^\[?(?:ERROR|FATAL|CRITICAL|PANIC|Error|error|fata
 _CONTAINER_REASON = re.compile(r"\s{2,40}Reason:\s{1,40}(?!Completed\b)[A-Z][A-Za-z]{2,40}\s*$")
 # Error codes: strong keys that name an error whatever the wording around them.
 # Each pattern runs only when the lower-cased input holds one of its guard strings (and a digit
-# when it needs one): the same codes are found, most inputs skip most patterns.
+# when it needs one): the same codes are found, most inputs skip most patterns. A guard with
+# capitals is looked for in the input as it is (for a case-sensitive pattern).
 _ANY = ("",)
 _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     ("winerror", re.compile(r"\bWinError\s{0,3}(\d{1,6})\b", re.I), ("winerror",), True),
@@ -108,7 +109,7 @@ _CODE_PATTERNS: list[tuple[str, re.Pattern[str], tuple[str, ...], bool]] = [
     # .NET's compiler, NuGet, MSBuild and SDK codes (`error CS0246:`, `NU1101`, `MSB3027`,
     # `NETSDK1045`): printed in English whatever the language of the message after them.
     ("dotnet", re.compile(r"(C(?<!\w.)S\d{4}|N(?<!\w.)(?:U|ETSDK)\d{4}|M(?<!\w.)SB\d{4})\b"),
-     ("cs", "nu", "msb", "netsdk"), True),
+     ("CS", "NU", "MSB", "NETSDK"), True),
     ("mysql", re.compile(r"E(?<!\w.)RROR (\d{4}) \(\w{5}\)"), ("error ",), True),
     ("sqlstate", re.compile(r"\bSQLSTATE[\s\[=:]{1,3}([0-9A-Z]{5})\b"), ("sqlstate",), False),
     # A driver's error object as Node prints it: node-postgres `code: '28P01'`, mysql `sqlState: '28000'`.
@@ -234,7 +235,7 @@ def extract_codes(text: str, lowered: str | None = None) -> frozenset[str]:
         if needs_digit and not has_digit:
             continue
         for guard in guards:  # plain loops: they run a score of times per input
-            if guard in lowered:
+            if guard in (text if guard.isupper() else lowered):
                 break
         else:
             continue
