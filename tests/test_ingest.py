@@ -340,3 +340,58 @@ def test_hand_wrapped_plain_text_stays_one_paragraph() -> None:
             "package that ships the library, which a multi-stage build may have left in the\n"
             "build stage only.\n")
     assert [b.kind for b in read_article(text.encode()).blocks] == ["text"]
+
+
+HUGO_QA_PAGE = """+++
+type = "question"
+title = "Why does the frob importer stop with a decode error"
+description = '''I&#x27;m trying to import a frob dump...'''
++++
+
+<div class="question-body">
+<p>When I run the importer it stops with this error:</p>
+<pre><code>alice@build-01:~/frob$ frob-import dump.frob.gz
+[2026-03-02 10:04:55] INFO loading dump.frob.gz
+UnicodeDecodeError: 'utf-8' codec can't decode byte 0x8b in position 1: invalid start byte
+</code></pre>
+<h2>What I've tried</h2>
+<ul><li>Reinstalled the frob package from the distribution</li>
+<li>Set the locale to en_US.UTF-8 before running it</li></ul>
+<p>bob · answer · 2026-03-03</p>
+<p>This happens because the dump is gzip-compressed and is read as text.</p>
+<p>To fix it, open the file in binary mode:</p>
+</div>
+"""
+
+
+def test_a_hugo_page_gives_its_front_matter_and_reads_its_html_body() -> None:
+    article = read_article(HUGO_QA_PAGE.encode(), "page.md")
+    assert article.title == "Why does the frob importer stop with a decode error"
+    assert all("type =" not in b.text and "<p>" not in b.text for b in article.blocks)
+    result = extract(article)
+    # The error line of the announced output, not the prompt and its command, nor the INFO line.
+    assert result.messages[0].startswith("UnicodeDecodeError: 'utf-8' codec can't decode byte 0x8b")
+    assert not any("frob-import dump" in m or "INFO loading" in m for m in result.messages)
+    # What the asker tried is the list under that heading; the answer after it is not.
+    assert [c.sentence[:18] for c in result.of("dead_end")] == ["Reinstalled the fr",
+                                                                 "Set the locale to "]
+    assert any("gzip-compressed" in c.sentence for c in result.of("cause"))
+
+
+def test_a_fence_on_one_line_is_a_code_block_that_goes_with_its_fix() -> None:
+    text = ("## Resolution\n\nRun the following command once for each user.\n"
+            "```git config --global --add safe.directory /srv/repo```\n\n"
+            "On macOS, launch the frob daemon from Applications.\n")
+    article = read_article(text.encode(), "page.md")
+    assert ("code", "git config --global --add safe.directory /srv/repo") in [
+        (b.kind, b.text) for b in article.blocks]
+    fixes = [c.sentence for c in extract(article).of("fix")]
+    assert any("safe.directory /srv/repo" in f for f in fixes)
+    assert "On macOS, launch the frob daemon from Applications." in fixes
+
+
+def test_a_web_page_paragraph_with_a_line_left_empty_by_its_markup_is_read() -> None:
+    text = ("A first line of a long web page paragraph that goes on and on for well over one "
+            "hundred characters in all.\n<span></span>\nthe second line also goes on for quite "
+            "a while, so that it reads like a line of a web page of its own.\n")
+    assert [b.kind for b in read_article(text.encode(), "page.md").blocks] == ["text", "text"]

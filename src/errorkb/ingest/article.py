@@ -6,6 +6,7 @@ footers and asides are dropped; `pre`/`code` become code blocks. No network, no 
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -98,12 +99,14 @@ class _HtmlText(HTMLParser):
 
 
 _FENCE = re.compile(r"^(```|~~~)")
+_ONE_LINE_FENCE = re.compile(r"^(```|~~~)([^`~]+?)\1$")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.*)$")
 # A list item: its marker (`-`, `*`, `+`, `•`, `1.`, `2)`) goes, and each item is a block of its own.
 _LIST_ITEM = re.compile(r"^\s{0,8}(?:[-*+•]|\d{1,2}[.)]|#\.)\s+(?=\S)")  # `#.`: reStructuredText
 # YAML front matter of a docs page: its title and summary are kept, the rest is metadata.
-_FRONT_MATTER = re.compile(r"\A---\r?\n(.{0,5000}?)\r?\n---\r?\n", re.DOTALL)
-_FRONT_FIELD = re.compile(r"^(title|intro|description|summary):\s*(.+)$", re.MULTILINE)
+# A page's front matter: YAML between `---` lines, or TOML between `+++` lines (Hugo).
+_FRONT_MATTER = re.compile(r"\A(---|\+\+\+)\r?\n(.{0,5000}?)\r?\n\1\r?\n", re.DOTALL)
+_FRONT_FIELD = re.compile(r"^(title|intro|description|summary)\s*[:=]\s*(.+)$", re.MULTILINE)
 # A heading's underline (reStructuredText, Markdown's setext): a run of one punctuation mark.
 _UNDERLINE = re.compile(r"^([=\-~^\"#*+'.:])\1{2,}\s*$")
 # reStructuredText: a directive that opens a code block, and the others (notes, images...).
@@ -134,16 +137,19 @@ def _underlines(line: str, paragraph: list[str]) -> bool:
 
 
 def _front_matter(text: str) -> tuple[list[Block], str]:
-    """The title and summary of a page's YAML front matter as blocks, and the text after it."""
+    """The title and summary of a page's front matter as blocks, and the text after it."""
     match = _FRONT_MATTER.match(text)
     if match is None:
         return [], text
     blocks = []
-    for field_name, value in _FRONT_FIELD.findall(match.group(1)):
+    for field_name, value in _FRONT_FIELD.findall(match.group(2)):
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        if len(value) >= 6 and value[:3] == value[-3:] and value[:3] in ("'''", '"""'):
+            value = value[3:-3]  # TOML's multi-line string, here on one line
+        elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1].replace("''", "'") if value[0] == "'" else value[1:-1]
-        blocks.append(Block("heading" if field_name == "title" else "text", value))
+        blocks.append(Block("heading" if field_name == "title" else "text",
+                            html.unescape(value)))
     return blocks, text[match.end():]
 
 
@@ -173,7 +179,7 @@ def _lines_are_blocks(lines: list[str]) -> bool:
     a lower-case word, after a word that does not end one: output and code lines aside)."""
     if len(lines) < 2 or max(len(line) for line in lines) <= 100:
         return False
-    inside = sum(before[-1] not in ".!?:)\"'" and after[:1].islower()
+    inside = sum(before[-1:] not in ".!?:)\"'" and after[:1].islower()
                  and _looks_like_prose(before) and _looks_like_prose(after)
                  for before, after in itertools.pairwise(lines))
     return inside * 5 <= len(lines) - 1
@@ -195,6 +201,8 @@ def _from_markdown(text: str) -> Article:
         if paragraph and not item and not quote and not component and _lines_are_blocks(paragraph):
             numbered = False  # the line before was a step's number alone ("1", "2.")
             for line in paragraph:  # a web page's text: a heading, or a paragraph or list item
+                if not line:  # a line of markup only
+                    continue
                 if _STEP_NUMBER.match(line):
                     numbered = True
                     continue
@@ -224,6 +232,11 @@ def _from_markdown(text: str) -> Article:
                 continue
             article.blocks.append(Block("code", "\n".join(literal).strip("\n")))
             literal = None
+        one_line = _ONE_LINE_FENCE.match(line.strip()) if code is None else None
+        if one_line:  # ```git config --global x``` on a line of its own: a code block
+            flush()
+            article.blocks.append(Block("code", one_line.group(2)))
+            continue
         if _FENCE.match(line.strip()) and not (code is None and _underlines(line, paragraph)):
             if code is None:
                 flush()
@@ -315,11 +328,14 @@ def read_article(data: bytes, name: str = "article") -> Article:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{name}: not UTF-8 text (byte {exc.start})", "save it as UTF-8") from None
-    head = text.lstrip()[:500].lower()
+    front, body = _front_matter(text)
+    head = body.lstrip()[:500].lower()
     if head.startswith(("<!doctype html", "<html")) or re.search(r"<(body|p|div|h1|article)\b", head):
         parser = _HtmlText()
-        parser.feed(text)
+        parser.feed(body)
         parser.close()
         parser._flush()
-        return Article(parser.blocks, " ".join(parser.title.split()))
+        title = " ".join(parser.title.split()) or next(
+            (b.text for b in front if b.kind == "heading"), "")
+        return Article(front + parser.blocks, title)
     return _from_markdown(text)

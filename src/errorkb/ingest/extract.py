@@ -27,7 +27,7 @@ _MESSAGE_SHAPE = re.compile(
     r"unable|invalid|fatal|panic|does not exist|doesn't exist|no such|not allowed|not permitted|"
     r"not accessible|unexpected|exceeded|mismatch|expired|unauthorized|forbidden|unreachable|"
     r"not recognized|bad file|unsupported|not supported|incompatible|no space left|too open|"
-    r"too many|out of memory)\b)", re.IGNORECASE)
+    r"too many|out of memory|exception)\b)", re.IGNORECASE)
 # A line of code or configuration: it opens with a brace, an assignment, a keyword or a
 # section header, or ends with `{` or `;` (a message may hold braces: "Selectors = { ... }").
 _CODE_LINE = re.compile(r"^(?:[{}]|[\w.\[\]\"']+\s*[:+-]?=(?!=)|(?:if|for|while|def|class|function|"
@@ -63,7 +63,10 @@ _INLINE_PRINTED = re.compile(
 _SETTING = re.compile(r"[\w.-]{1,60}:\s+\S{1,80}")
 # A list item that is only a link, maybe with a few words after it ("[Guide](url) by nginx").
 _LINK_ONLY = re.compile(r"^\[[^\]\n]{1,200}\]\([^)\s]{1,500}\)[^.!?]{0,60}$")
-_PROMPT = re.compile(r"^(?:\$|#|>>>|PS [^>\n]{0,200}>|C:\\[^>\n]{0,200}>)\s")
+# A shell prompt before a command: `$ `, `# `, `>>> `, PowerShell's and cmd's, and
+# `user@host:~/dir$ ` (the prompt a terminal shows, pasted with its command).
+_PROMPT = re.compile(r"^(?:\$|#|>>>|PS [^>\n]{0,200}>|C:\\[^>\n]{0,200}>"
+                     r"|[\w.-]{1,64}@[\w.-]{1,64}:[^\s$#]{0,200}[$#])\s")
 
 # Cue phrases. A sentence may carry several roles; dead ends win over fixes.
 _DEAD_END = re.compile(
@@ -89,7 +92,7 @@ _FIX_VERBS = (
     r"Wrap|Catch|Await|Fetch|Pull|Push|Commit|Recreate|Re-?install|Download|Upload|Sign|Refresh|"
     r"Renew|Rotate|Extend|Split|Limit|Delay|Wait|Skip|Ignore|Keep|Mark|Tag|Label|Map|Expose|Publish|"
     r"Restore|Revert|Roll back|Recover|Repair|Connect|Disconnect|Decrease|Bump|Go to|Navigate|"
-    r"Click|Choose|Press|Type|Enter|Tick|Untick")
+    r"Click|Choose|Press|Type|Enter|Tick|Untick|Launch|Relaunch|Reopen|Quit|Log out|Sign out")
 _FIX = re.compile(
     rf"(?:^(?:(?:First|Then|Next|Finally|Instead|Alternatively|Also|Please),? )?(?:{_FIX_VERBS})\b|"
     r"\b(?:to (?:fix|solve|resolve|avoid|prevent|work around|get around) (?:this|it|the)|you (?:can|"
@@ -106,10 +109,11 @@ _FIX = re.compile(
     r"it is essential to|(?:the )?best way to|I (?:had to|was able to|fixed|solved|resolved|"
     r"changed|added|removed|switched|ended up)|(?:fixed|solved|resolved) (?:it|this|the (?:problem|"
     r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) |"
-    r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution))|"
+    r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution)|"
+    r"(?:action|step|approach|remedy) (?:is|was|involves|would be) (?:to |simply to )?[a-z]+)|"
     rf"^Consider \w+ing\b|"
     rf"^To (?:{_FIX_VERBS})\b[^.!?]{{0,160}}:\s*$|"
-    rf"^(?:If|When|Before|After|Once|Since|To)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
+    rf"^(?:If|When|Before|After|Once|Since|To|On|In)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
     rf"you can|you should|you need to|please) )?(?:{_FIX_VERBS})\b)", re.IGNORECASE)
 # A sentence that only points elsewhere, or says what the reader will see.
 _POINTER = re.compile(r"(?:Read more|Learn more|For more (?:details|information|info)|"
@@ -139,7 +143,9 @@ _CAUSE = re.compile(
     r"(?:possible|probable|other) (?:cause|reason)|(?:is|was) (?:actually )?an? (?:known|upstream) "
     r"(?:issue|bug|problem)|there (?:is|was) (?:a|an) (?:problem|issue|bug) (?:with|in)|"
     r"(?:is|are) not supported|(?:cannot|can't|could not|couldn't) be (?:loaded|found|resolved)|"
-    r"is unable to|(?:will|would) fail|\bmeans:\s*$)",
+    r"is unable to|(?:will|would) fail|\bmeans:\s*$|"
+    r"(?:likely|probably) (?:don't|do not|doesn't|does not|isn't|is not|aren't|are not|haven't|"
+    r"have not|didn't|did not) )",
     re.IGNORECASE)
 # A heading that names one cause or fix: "Cause 1: Crashed process", "Fix #2 - Pin the version".
 _NAMED_HEADING = re.compile(r"^(causes?|reasons?|fix(?:es)?|solutions?|workarounds?|options?)"
@@ -147,6 +153,11 @@ _NAMED_HEADING = re.compile(r"^(causes?|reasons?|fix(?:es)?|solutions?|workaroun
 # What a section's heading says its sentences and list items are.
 _CAUSE_SECTION = re.compile(r"\b(?:causes?|why|reasons?|what (?:this|the) \w+ means|explanation|"
                             r"root cause|background|understanding)\b", re.IGNORECASE)
+# A heading or a list's opening that says what was tried in vain ("What We've Tried", "I have
+# already tried the following:"): an issue's author lists what did not fix it.
+_TRIED = re.compile(r"\b(?:what (?:i|we)(?:'ve| have)? (?:already )?tried|(?:i|we)(?:'ve| have)? "
+                    r"(?:already )?tried(?: the following| these| so far)?\s*:?\s*$|tried so far|"
+                    r"(?:things|steps) (?:i|we)(?:'ve| have)? (?:already )?tried)", re.IGNORECASE)
 _FIX_SECTION = re.compile(r"\b(?:fix\w*|solution\w*|solv\w*|resolv\w*|workarounds?|how to|remed\w*|"
                           r"what to do|steps)\b", re.IGNORECASE)
 
@@ -215,9 +226,13 @@ def find_messages(article: Article) -> list[str]:
     for block in article.blocks:
         if block.kind == "code":
             lines = _output_lines(block.text)
-            if _announces(before) and lines and _printed(lines[0]) and (
-                    not _SETTING.fullmatch(lines[0]) or _looks_like_message(lines[0])):
-                found.setdefault(lines[0], None)  # what it printed, whatever its words
+            # What an announced block printed: its first error line (a log's earlier lines
+            # say what the program was doing), else its first line, whatever its words.
+            first = next((line for line in lines if ERROR_LINE.search(line) and _printed(line)),
+                         lines[0] if lines else "")
+            if _announces(before) and first and _printed(first) and (
+                    not _SETTING.fullmatch(first) or _looks_like_message(first)):
+                found.setdefault(first, None)
             for header, line in itertools.pairwise(lines):  # Gradle's "* What went wrong:"
                 if _WENT_WRONG.match(header) and _printed(line):
                     found.setdefault(line, None)
@@ -238,6 +253,7 @@ def find_messages(article: Article) -> list[str]:
                 for match in _INLINE_PRINTED.finditer(text):
                     found.setdefault(match.group(0), None)
             if (len(text.split()) <= 20 or _looks_like_message(text)) and (
+                    not _CODE_LINE.search(text) or _looks_like_message(text)) and (
                     (_announces(before) and (text[-1] not in ".!?" or block.quote))
                     or (block.quote and before is not None and before.quote
                         and before.text.strip() in found and _looks_like_message(text))):
@@ -273,6 +289,8 @@ def _claim_kind(sentence: str, section: str | None, item: bool) -> str | None:
     if labelled:
         return "fix" if labelled.group("fix") else "cause"
     listed = item and len(sentence.split()) >= 5 and not _LINK_ONLY.match(sentence)
+    if listed and section == "dead_end":
+        return "dead_end"
     if _FIX.search(sentence) or (listed and section == "fix"):
         return "fix"
     if _CAUSE.search(sentence) or (listed and section == "cause"):
@@ -295,7 +313,8 @@ def extract(article: Article) -> Extracted:
     for index, block in enumerate(blocks):
         following = blocks[index + 1] if index + 1 < len(blocks) else None
         if block.kind == "heading":
-            section = ("fix" if _FIX_SECTION.search(block.text) else
+            section = ("dead_end" if _TRIED.search(block.text) else
+                       "fix" if _FIX_SECTION.search(block.text) else
                        "cause" if _CAUSE_SECTION.search(block.text) else None)
             named = _NAMED_HEADING.match(block.text)
             if named:  # "Cause 1: Crashed Terraform process", "Solution: ..."
@@ -312,11 +331,14 @@ def extract(article: Article) -> Extracted:
         text_sentences = sentences(block.text)
         if not block.item:
             listed = None
+            if section == "dead_end":  # what was tried is the list under that heading
+                section = None
         for number, sentence in enumerate(text_sentences):
             position += 1
             last = number == len(text_sentences) - 1
             if last and _introduces_list(sentence, following):
-                listed = ("fix" if _FIX_SECTION.search(sentence) or _FIX.search(sentence) else
+                listed = ("dead_end" if _TRIED.search(sentence) else
+                          "fix" if _FIX_SECTION.search(sentence) or _FIX.search(sentence) else
                           "cause" if _CAUSE_SECTION.search(sentence) or _CAUSE.search(sentence)
                           else None)
                 continue
@@ -338,7 +360,7 @@ def _attach_commands(claims: list[Claim], code: Block, before: Block | None) -> 
     if claims[-1].sentence not in before.text:
         return
     commands = [line.strip() for line in code.text.splitlines() if line.strip()][:3]
-    commands = [line[2:] if _PROMPT.match(line) and line[0] in "$#" else line for line in commands]
+    commands = [line[prompt.end():] if (prompt := _PROMPT.match(line)) else line for line in commands]
     if commands and sum(len(c) for c in commands) <= 300:
         claims[-1] = dataclasses.replace(claims[-1], sentence=claims[-1].sentence.rstrip() + " "
                                          + " ; ".join(commands))
