@@ -381,13 +381,17 @@ def test_a_hugo_page_gives_its_front_matter_and_reads_its_html_body() -> None:
 def test_a_fence_on_one_line_is_a_code_block_that_goes_with_its_fix() -> None:
     text = ("## Resolution\n\nRun the following command once for each user.\n"
             "```git config --global --add safe.directory /srv/repo```\n\n"
-            "On macOS, launch the frob daemon from Applications.\n")
+            "On macOS, launch the frob daemon from Applications.\n\n"
+            "A more reliable step is to rerun the frob installer with its PATH option. "
+            "This step is the same on every machine.\n")
     article = read_article(text.encode(), "page.md")
     assert ("code", "git config --global --add safe.directory /srv/repo") in [
         (b.kind, b.text) for b in article.blocks]
     fixes = [c.sentence for c in extract(article).of("fix")]
     assert any("safe.directory /srv/repo" in f for f in fixes)
     assert "On macOS, launch the frob daemon from Applications." in fixes
+    assert "A more reliable step is to rerun the frob installer with its PATH option." in fixes
+    assert "This step is the same on every machine." not in fixes
 
 
 def test_a_web_page_paragraph_with_a_line_left_empty_by_its_markup_is_read() -> None:

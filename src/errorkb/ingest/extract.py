@@ -110,7 +110,7 @@ _FIX = re.compile(
     r"changed|added|removed|switched|ended up)|(?:fixed|solved|resolved) (?:it|this|the (?:problem|"
     r"issue|error)) by|what (?:worked|helped)|(?:resolved|fixed|solved) (?:my|the|this|persistent) |"
     r"we recommend|(?:is|are) recommended|(?:one|another|a) possible (?:fix|workaround|solution)|"
-    r"(?:action|step|approach|remedy) (?:is|was|involves|would be) (?:to |simply to )?[a-z]+)|"
+    r"(?:action|step|approach|remedy) (?:(?:is|was|would be) (?:simply )?to \w+|involves \w+ing))|"
     rf"^Consider \w+ing\b|"
     rf"^To (?:{_FIX_VERBS})\b[^.!?]{{0,160}}:\s*$|"
     rf"^(?:If|When|Before|After|Once|Since|To|On|In)\b[^,]{{3,160}}, (?:(?:first|then|simply|just|"
