@@ -153,6 +153,10 @@ def _front_matter(text: str) -> tuple[list[Block], str]:
     return blocks, text[match.end():]
 
 
+def _front_title(front: list[Block]) -> str:
+    return next((b.text for b in front if b.kind == "heading"), "")
+
+
 def _standalone_heading(lines: list[str], i: int) -> bool:
     """A short line on its own between blank lines, without a sentence's end: a heading of a
     plain-text page ("How to Fix It", "Why It Happens")."""
@@ -185,10 +189,10 @@ def _lines_are_blocks(lines: list[str]) -> bool:
     return inside * 5 <= len(lines) - 1
 
 
-def _from_markdown(text: str) -> Article:
-    front, text = _front_matter(text)
+def _from_markdown(text: str, front: list[Block]) -> Article:
+    """Blocks of Markdown, reStructuredText or plain text (`front`: its front matter's)."""
     article = Article(blocks=front)
-    article.title = next((b.text for b in front if b.kind == "heading"), "")
+    article.title = _front_title(front)
     paragraph: list[str] = []
     code: list[str] | None = None
 
@@ -335,7 +339,6 @@ def read_article(data: bytes, name: str = "article") -> Article:
         parser.feed(body)
         parser.close()
         parser._flush()
-        title = " ".join(parser.title.split()) or next(
-            (b.text for b in front if b.kind == "heading"), "")
+        title = " ".join(parser.title.split()) or _front_title(front)
         return Article(front + parser.blocks, title)
-    return _from_markdown(text)
+    return _from_markdown(body, front)
