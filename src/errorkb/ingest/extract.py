@@ -228,11 +228,11 @@ def find_messages(article: Article) -> list[str]:
             lines = _output_lines(block.text)
             # What an announced block printed: its first error line (a log's earlier lines
             # say what the program was doing), else its first line, whatever its words.
-            first = next((line for line in lines if ERROR_LINE.search(line) and _printed(line)),
-                         lines[0] if lines else "")
-            if _announces(before) and first and _printed(first) and (
-                    not _SETTING.fullmatch(first) or _looks_like_message(first)):
-                found.setdefault(first, None)
+            if lines and _announces(before):
+                first = next((line for line in lines if ERROR_LINE.search(line) and _printed(line)),
+                             lines[0])
+                if _printed(first) and (not _SETTING.fullmatch(first) or _looks_like_message(first)):
+                    found.setdefault(first, None)
             for header, line in itertools.pairwise(lines):  # Gradle's "* What went wrong:"
                 if _WENT_WRONG.match(header) and _printed(line):
                     found.setdefault(line, None)
