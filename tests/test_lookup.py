@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from errorkb.errors import IndexUnavailable
-from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine
+from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine, native
 from errorkb.match.engine import LiteralTable
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.model import Confusion, TransitionGraph
@@ -24,7 +24,8 @@ RESET = make_canon(
         Confusion(error_id="demo/widget-timeout", distinction="a", distinction_zh="甲")]))
 
 
-ENGINES = ["prefilter", *(["hyperscan"] if hyperscan_engine.available() else [])]
+ENGINES = ["prefilter", *(["hyperscan"] if hyperscan_engine.available() else []),
+           *(["native"] if native.available() else [])]
 
 
 @pytest.fixture(params=ENGINES)
@@ -180,8 +181,9 @@ def test_literals_are_found_beside_brackets_and_colons(pattern: str, required: l
 
 
 def test_engines_find_every_hit_of_running_every_pattern(tmp_path: Path) -> None:
-    """Both prefilters (Hyperscan's literal database and Aho-Corasick) find exactly the hits
-    of running every canon regex under RE2, over every example of the bundled corpus."""
+    """Every prefilter (Hyperscan's literal database, Aho-Corasick, the native kernel's) finds
+    exactly the hits of running every canon regex under RE2, over every example of the bundled
+    corpus."""
     if not hyperscan_engine.available():
         pytest.skip("Hyperscan has no wheel for this platform")
     from errorkb.exchange import load_paths
@@ -200,11 +202,15 @@ def test_engines_find_every_hit_of_running_every_pattern(tmp_path: Path) -> None
         return sorted((kb.store.facts[h.key].id, h.start, h.end, h.groups)
                       for h in kb.store.engine.search(text, keys))
 
+    kernel = open_kb(tmp_path, bundled_corpus_dir(), engine="native") if native.available() else None
     for text in texts:
         expected = hits(fast, text, every_key)
         assert expected, text
         assert hits(fast, text) == expected, text
         assert hits(slow, text) == expected, text
+        if kernel is not None:
+            assert hits(kernel, text) == expected, text
+            assert hits(kernel, text, every_key) == expected, text
 
 
 def test_literal_prefilter_needs_every_set_of_one_alternative() -> None:

@@ -15,15 +15,16 @@ from pathlib import Path
 
 from errorkb.errors import IndexUnavailable, InputError, NotFound
 from errorkb.index.build import SCHEMA_VERSION
-from errorkb.match import hyperscan_engine
+from errorkb.match import hyperscan_engine, native
 from errorkb.match.engine import LiteralTable, PatternSpec, PrefilterEngine
 from errorkb.match.hyperscan_engine import HyperscanEngine, LoadedShard
+from errorkb.match.native import NativeEngine, NativeLexicon
 from errorkb.match.normalize import terms as words_of
 from errorkb.match.rank import VAGUE_CODE_KINDS, CandidateFacts
 from errorkb.model import Canon
 from errorkb.records import canon_from_data
 
-ENGINES = ("auto", "hyperscan", "prefilter")
+ENGINES = ("auto", "native", "hyperscan", "prefilter")
 CANON_CACHE = 4096  # decoded canons kept per store
 COLLECT_AFTER_LOADING = 10_000  # canons; below this the collections after loading are short
 _NO_CODES: frozenset[str] = frozenset()  # most canons name no error code
@@ -58,8 +59,9 @@ def _no_gc() -> Iterator[None]:
 
 
 class IndexStore:
-    """An index opened read-only. `engine`: `auto` takes Hyperscan when the index has its
-    shards and the module is available, else the Aho-Corasick prefilter; both verify with RE2."""
+    """An index opened read-only. `engine`: `auto` takes the native kernel when it is built
+    here (it also runs the lexical pass), else Hyperscan when the index has its shards and the
+    module is available, else the Aho-Corasick prefilter; all verify with RE2 and answer alike."""
 
     def __init__(self, path: Path, engine: str = "auto") -> None:
         if not path.exists():
@@ -98,7 +100,7 @@ class IndexStore:
                 specs.append(PatternSpec(key, regex, bool(case_sensitive)))
         # The regexes; which literals make each a candidate is the engine's literal table.
         self.specs = {spec.key: spec for spec in specs}
-        self.engine: PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
+        self.engine: NativeEngine | PrefilterEngine | HyperscanEngine = self._engine(specs, engine)
         self._count = len(self.facts)
         holders: dict[str, set[int]] = {}
         for key, facts in self.facts.items():
@@ -118,12 +120,22 @@ class IndexStore:
         self._word_weight = {term: math.log(1 + scale / (len(keys) + 0.5))
                              for term, keys in self._postings.items()}
         self._unknown_weight = math.log(1 + scale / 0.5)
+        self._lexicon = NativeLexicon(
+            self._postings, self._word_weight, self._unknown_weight, self._common,
+            {key: facts.terms for key, facts in self.facts.items()}
+        ) if isinstance(self.engine, NativeEngine) else None
 
-    def _engine(self, specs: list[PatternSpec], choice: str) -> PrefilterEngine | HyperscanEngine:
+    def _engine(self, specs: list[PatternSpec], choice: str
+                ) -> NativeEngine | PrefilterEngine | HyperscanEngine:
         if choice not in ENGINES:
             raise InputError(f"unknown engine {choice!r}", f"one of: {', '.join(ENGINES)}")
         (data,) = self._db.execute("SELECT data FROM literal_table").fetchone()
         table = LiteralTable.from_data(json.loads(data))
+        if choice == "native" and not native.available():
+            raise IndexUnavailable("the native kernel is not built here",
+                                   "run `make` with libre2-dev installed, or use another engine")
+        if choice in ("auto", "native") and native.available():
+            return NativeEngine(specs, table)
         shards = [LoadedShard(blob, tuple(json.loads(keys)), tuple(json.loads(rejected)),
                               None if literals is None else tuple(json.loads(literals)))
                   for keys, rejected, blob, literals in self._db.execute(
@@ -224,8 +236,11 @@ class IndexStore:
         once the words left could not bring a canon not yet found to `least_share` of the
         query (by default `NEAREST_SHARE`), words only add to the canons already found. Below
         half a share words alone never make a known match (see rank.py), nor below
-        `KNOWN_LEXICAL_SHARE` a match that counts beside regex hits.
+        `KNOWN_LEXICAL_SHARE` a match that counts beside regex hits. The native kernel, when
+        the store runs on it, does all this in one call (same answers).
         """
+        if self._lexicon is not None:
+            return self._lexicon.query(query_terms, limit, hits, least_share, NEAREST_SHARE)
         words = list(dict.fromkeys(query_terms))[:40]
         if not words:
             return []
