@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from errorkb.errors import IndexUnavailable
 from errorkb.match import PatternSpec, PrefilterEngine, hyperscan_engine, native
 from errorkb.match.engine import LiteralTable
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
-from errorkb.model import Confusion, TransitionGraph
+from errorkb.model import Canon, Confusion, TransitionGraph
 from errorkb.service import KnowledgeBase
 from tests.factories import make_canon, write_canon
 
@@ -427,6 +428,20 @@ def test_a_cause_ranks_above_its_consequence_when_both_hit(linked_by: str) -> No
     ranked = rank(norm, hits, [], facts, mutual.__getitem__)
     assert [m.canon_id for m in ranked] == ["a/consequence", "a/cause"]
     assert not any("consequence" in m.parts for m in ranked)
+    # The index's facts say which canons each one's graph names: the link is seen through
+    # them, and hits whose facts name no other hit are ranked without reading any record.
+    from errorkb.index.build import ranking_links
+
+    known = {key: dataclasses.replace(facts[key], related=frozenset(ranking_links(canons[key])[0]))
+             for key in facts}
+    assert [m.canon_id for m in rank(norm, hits, [], known, canons.__getitem__)] == [
+        "a/cause", "a/consequence"]
+    unlinked = {key: dataclasses.replace(facts[key], related=frozenset({"a/elsewhere"})) for key in facts}
+
+    def no_record(key: int) -> Canon:
+        raise AssertionError("a record was read")
+    assert [m.canon_id for m in rank(norm, hits, [], unlinked, no_record)] == [
+        "a/consequence", "a/cause"]
 
 
 def test_a_long_running_face_warms_up_before_lookups_need_it(

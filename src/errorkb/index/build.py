@@ -24,10 +24,11 @@ from errorkb.match.engine import LiteralTable, PatternSpec
 from errorkb.match.hyperscan_engine import Shard
 from errorkb.match.literals import gate_first, input_frequencies, literal_weight, required_literals
 from errorkb.match.normalize import extract_codes, terms
+from errorkb.match.rank import RANKING_TAGS
 from errorkb.model import Canon, Finding
 from errorkb.records import canon_file_names, to_data
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 # Canons per row of `canon_facts`: few rows to decode when a store opens (one JSON text per row
 # rather than three per canon), none of them large at any corpus size.
 FACTS_BATCH = 1000
@@ -47,7 +48,8 @@ CREATE TABLE canon_facts (
     first_key INTEGER PRIMARY KEY,
     -- JSON list, one item per canon from first_key on (at most FACTS_BATCH):
     -- [key, id, domain, regex, case_sensitive, weight (literal characters every match
-    -- contains), codes (error codes the canon names), terms (lexical terms)]
+    -- contains), codes (error codes the canon names), terms (lexical terms), related (ids
+    -- its transition graph names as causes or consequences), roles (its ranking tags)]
     facts TEXT NOT NULL
 );
 CREATE TABLE literal_table (
@@ -102,6 +104,15 @@ def canon_codes(canon: Canon) -> list[str]:
 
 def literal_tuples(literals: list[list[list[str]]]) -> tuple[tuple[tuple[str, ...], ...], ...]:
     return tuple([tuple([tuple(strings) for strings in alternative]) for alternative in literals])
+
+
+def ranking_links(canon: Canon) -> tuple[list[str], list[str]]:
+    """What ranking reads of a canon's graph and tags when several canons are hit together
+    (see `CandidateFacts.related`): the ids its graph names as causes or consequences, and its
+    ranking tags."""
+    graph = canon.transition_graph
+    related = {edge.error_id for edge in (*graph.preceded_by, *graph.leads_to)}
+    return sorted(related), sorted(RANKING_TAGS & set(canon.tags))
 
 
 def canon_terms(canon: Canon) -> list[str]:
@@ -209,7 +220,8 @@ def _write(target: Path, canons: list[tuple[Canon, str]], fingerprint: str,
                          json.dumps(to_data(canon), ensure_ascii=False)))
             term_list = canon_terms(canon)
             facts.append([key, canon.id, canon.domain, canon.regex, int(canon.case_sensitive),
-                          literal_weight(canon.regex), canon_codes(canon), term_list])
+                          literal_weight(canon.regex), canon_codes(canon), term_list,
+                          *ranking_links(canon)])
             for term in term_list:
                 postings.setdefault(term, []).append(key)
         db.executemany("INSERT INTO canons VALUES (?,?,?,?,?,?)", rows)

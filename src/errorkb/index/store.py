@@ -27,7 +27,7 @@ from errorkb.records import canon_from_data
 ENGINES = ("auto", "native", "hyperscan", "prefilter")
 CANON_CACHE = 4096  # decoded canons kept per store
 COLLECT_AFTER_LOADING = 10_000  # canons; below this the collections after loading are short
-_NO_CODES: frozenset[str] = frozenset()  # most canons name no error code
+_EMPTY: frozenset[str] = frozenset()  # shared: most canons name no error code, link or role
 # Words bring candidates while a canon not yet found could still reach this share of the query:
 # below half, words alone never make a known match (they may still be the nearest candidates).
 NEAREST_SHARE = 0.5
@@ -92,10 +92,13 @@ class IndexStore:
         self.key_of: dict[str, int] = {}
         specs = []
         for (batch,) in self._db.execute("SELECT facts FROM canon_facts ORDER BY first_key"):
-            for key, canon_id, domain, regex, case_sensitive, weight, codes, terms in json.loads(batch):
+            for (key, canon_id, domain, regex, case_sensitive, weight, codes, terms, related,
+                 roles) in json.loads(batch):
                 self.facts[key] = CandidateFacts(canon_id, domain, weight,
-                                                 frozenset(codes) if codes else _NO_CODES,
-                                                 frozenset(terms))
+                                                 frozenset(codes) if codes else _EMPTY,
+                                                 frozenset(terms),
+                                                 frozenset(related) if related else _EMPTY,
+                                                 frozenset(roles) if roles else _EMPTY)
                 self.key_of[canon_id] = key
                 specs.append(PatternSpec(key, regex, bool(case_sensitive)))
         # The regexes; which literals make each a candidate is the engine's literal table.

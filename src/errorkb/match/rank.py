@@ -52,6 +52,7 @@ CONSEQUENCE_GAP = 0.01  # how far below its cause a consequence goes
 SUMMARY_TAG = "summary"  # a canon that only reports that something before it failed
 WARNING_TAG = "warning"  # a canon of a warning: an error found beside it ranks above it
 CONTEXT_TAG = "context"  # a canon whose regex frames another error's message: it ranks above it
+RANKING_TAGS = frozenset({SUMMARY_TAG, WARNING_TAG, CONTEXT_TAG})
 ENV_FITS = 0.05
 ENV_OTHER_OS = -0.05
 LEXICAL_ONLY = 0.6
@@ -114,6 +115,11 @@ class CandidateFacts:
     weight: int  # literal characters its regex requires
     codes: frozenset[str]
     terms: frozenset[str]
+    # The ids its transition graph names as causes or consequences, and its RANKING_TAGS: when
+    # known (not None) for every canon hit, ranking sees without reading their records that
+    # none of them causes another (the common case, even with several hits).
+    related: frozenset[str] | None = None
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -200,6 +206,10 @@ def _causes_hit(spans: Mapping[int, tuple[int, int]], facts: Mapping[int, Candid
     errors' messages in its hit (`spans`: each hit canon's hit) and goes above the canons hit
     inside it ("Readiness probe failed: dial tcp ...: connection refused" is the probe's
     failure)."""
+    hit_facts = [facts[key] for key in spans if key in facts]
+    ids = {fact.id for fact in hit_facts}
+    if not any(fact.roles or fact.related is None or fact.related & ids for fact in hit_facts):
+        return {}  # no ranking tag, no graph link among the canons hit (known from their facts)
     key_of = {facts[key].id: key for key in spans if key in facts}
     causes = {key_of[canon_id]: {key_of[cause] for cause in found}
               for canon_id, found in graph_causes([canon_of(key) for key in key_of.values()]).items()}
@@ -294,8 +304,10 @@ def rank(norm: Normalized, hits: Iterable[RegexHit], lexical: Iterable[tuple[int
         scored.append((-max(0.0, min(1.0, sum(parts))), fact.id, key, parts))
     scored.sort()
     if len(best_hit) > 1:
-        scored = _below_causes(scored, _causes_hit(
-            {key: (hit.start, hit.end) for key, (_, hit) in best_hit.items()}, facts, canon_of))
+        causes = _causes_hit({key: (hit.start, hit.end) for key, (_, hit) in best_hit.items()},
+                             facts, canon_of)
+        if any(causes.values()):  # else nothing moves
+            scored = _below_causes(scored, causes)
     return [Match(key, canon_id, -negated, parts, best_hit[key][1] if key in best_hit else None,
                   norm.text, -negated >= THRESHOLD)
             for negated, canon_id, key, parts in scored[:limit]]
