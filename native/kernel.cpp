@@ -28,7 +28,7 @@ namespace py = pybind11;
 
 namespace {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
 
 std::string_view view_of(const py::bytes& data) {
   char* buffer = nullptr;
@@ -47,44 +47,56 @@ py::object owned(PyObject* object) {
 class Automaton {
  public:
   explicit Automaton(const std::vector<std::string>& words) {
-    std::vector<std::vector<std::pair<unsigned char, int>>> children(1);
+    // The trie, built in sorted order (each word shares with the one before it the path of
+    // their common prefix), so every state's edges come out in byte order; then flattened.
+    std::vector<int> order(words.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    if (!std::is_sorted(words.begin(), words.end()))
+      std::sort(order.begin(), order.end(), [&words](int a, int b) { return words[a] < words[b]; });
+    struct Edge {
+      int parent, child;
+      unsigned char byte;
+    };
+    std::vector<Edge> edges;
+    std::vector<int> path{0};  // the states along the previous word
+    const std::string* previous = nullptr;
     word_.push_back(-1);
-    for (size_t number = 0; number < words.size(); ++number) {
-      if (words[number].empty()) continue;
-      int state = 0;
-      for (unsigned char c : words[number]) {
-        auto& edges = children[state];
-        auto edge = std::find_if(edges.begin(), edges.end(),
-                                 [c](const auto& e) { return e.first == c; });
-        if (edge != edges.end()) {
-          state = edge->second;
-          continue;
-        }
-        int next = static_cast<int>(children.size());
-        children[state].emplace_back(c, next);
-        children.emplace_back();
+    for (int number : order) {
+      const std::string& word = words[number];
+      if (word.empty()) continue;
+      size_t common = 0;
+      if (previous != nullptr) {
+        size_t most = std::min(previous->size(), word.size());
+        while (common < most && (*previous)[common] == word[common]) ++common;
+      }
+      path.resize(common + 1);
+      for (size_t depth = common; depth < word.size(); ++depth) {
+        int state = static_cast<int>(word_.size());
         word_.push_back(-1);
-        state = next;
+        edges.push_back({path.back(), state, static_cast<unsigned char>(word[depth])});
+        path.push_back(state);
       }
-      word_[state] = static_cast<int>(number);
+      word_[path.back()] = number;  // a repeated word keeps its last number
+      previous = &word;
     }
-    // Flatten the edges (sorted per state) for the search.
-    start_.reserve(children.size() + 1);
-    for (auto& edges : children) {
-      std::sort(edges.begin(), edges.end());
-      start_.push_back(static_cast<int>(byte_.size()));
-      for (auto [c, next] : edges) {
-        byte_.push_back(c);
-        next_.push_back(next);
-      }
+    size_t states = word_.size();
+    start_.assign(states + 1, 0);
+    for (const Edge& edge : edges) ++start_[edge.parent + 1];
+    for (size_t i = 0; i < states; ++i) start_[i + 1] += start_[i];
+    byte_.resize(edges.size());
+    next_.resize(edges.size());
+    std::vector<int> filled(start_.begin(), start_.end() - 1);
+    for (const Edge& edge : edges) {  // in byte order per state, as they were made
+      byte_[filled[edge.parent]] = edge.byte;
+      next_[filled[edge.parent]++] = edge.child;
     }
-    start_.push_back(static_cast<int>(byte_.size()));
     // Failure links breadth first; `output_`: the nearest state down the failure links that
     // ends a word (0: none, as the root ends none).
-    fail_.assign(children.size(), 0);
-    output_.assign(children.size(), 0);
+    fail_.assign(states, 0);
+    output_.assign(states, 0);
     std::fill(std::begin(root_), std::end(root_), 0);
     std::vector<int> queue;
+    queue.reserve(states);
     for (int e = start_[0]; e < start_[1]; ++e) {
       root_[byte_[e]] = next_[e];
       queue.push_back(next_[e]);
@@ -315,21 +327,36 @@ class RegexPass {
 // The lexical pass (store.py's IndexStore.lexical): canons sharing words with the query.
 class Lexicon {
  public:
-  Lexicon(const std::unordered_map<std::string, std::vector<int>>& postings,
-          const std::unordered_map<std::string, double>& weights, double unknown, int common,
-          const std::unordered_map<int, std::vector<std::string>>& terms)
+  // `postings`: word -> keys of the canons whose terms hold it (the inverse of every canon's
+  // terms: the index writes both from one list); `weights`: word -> idf; `keys`: every canon.
+  Lexicon(const py::dict& postings, const py::dict& weights, double unknown, int common,
+          const std::vector<int>& keys)
       : unknown_(unknown), common_(common) {
-    for (const auto& [word, keys] : postings) {
-      int id = word_id(word);
-      postings_[id] = keys;
+    PyObject *word, *value;
+    Py_ssize_t position = 0;
+    while (PyDict_Next(postings.ptr(), &position, &word, &value)) {
+      int id = word_id(utf8(word));
+      std::vector<int>& list = postings_[id];
+      PyObject* items = PySequence_Fast(value, "postings must map words to lists of keys");
+      if (items == nullptr) throw py::error_already_set();
+      py::object owner = py::reinterpret_steal<py::object>(items);
+      Py_ssize_t size = PySequence_Fast_GET_SIZE(items);
+      list.reserve(size);
+      for (Py_ssize_t i = 0; i < size; ++i) {
+        long key = PyLong_AsLong(PySequence_Fast_GET_ITEM(items, i));
+        if (key == -1 && PyErr_Occurred()) throw py::error_already_set();
+        list.push_back(static_cast<int>(key));
+        terms_[static_cast<int>(key)].push_back(id);
+      }
     }
-    for (const auto& [word, weight] : weights) weights_[word_id(word)] = weight;
-    for (const auto& [key, words] : terms) {
-      std::vector<int> ids;
-      for (const auto& word : words) ids.push_back(word_id(word));
-      std::sort(ids.begin(), ids.end());
-      terms_[key] = std::move(ids);
+    position = 0;
+    while (PyDict_Next(weights.ptr(), &position, &word, &value)) {
+      double weight = PyFloat_AsDouble(value);
+      if (weight == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+      weights_[word_id(utf8(word))] = weight;
     }
+    for (int key : keys) terms_[key];  // a canon without terms is a canon all the same
+    for (auto& [key, ids] : terms_) std::sort(ids.begin(), ids.end());
   }
 
   // (key, share) for the best `limit` canons (and every key of `hits` that is a canon), as
@@ -423,9 +450,16 @@ class Lexicon {
   }
 
  private:
-  int word_id(const std::string& word) {
-    auto [at, fresh] = ids_.try_emplace(word, static_cast<int>(ids_.size()));
+  int word_id(std::string_view word) {
+    auto [at, fresh] = ids_.try_emplace(std::string(word), static_cast<int>(ids_.size()));
     return at->second;
+  }
+
+  static std::string_view utf8(PyObject* text) {
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(text, &size);
+    if (data == nullptr) throw py::error_already_set();
+    return {data, static_cast<size_t>(size)};
   }
 
   const std::vector<int>& terms_of(int key) const {
@@ -463,11 +497,9 @@ PYBIND11_MODULE(_kernel, module) {
       .def("compile_all", &RegexPass::compile_all)
       .def("__len__", &RegexPass::size);
   py::class_<Lexicon>(module, "Lexicon")
-      .def(py::init<const std::unordered_map<std::string, std::vector<int>>&,
-                    const std::unordered_map<std::string, double>&, double, int,
-                    const std::unordered_map<int, std::vector<std::string>>&>(),
+      .def(py::init<const py::dict&, const py::dict&, double, int, const std::vector<int>&>(),
            py::arg("postings"), py::arg("weights"), py::arg("unknown"), py::arg("common"),
-           py::arg("terms"))
+           py::arg("keys"))
       .def("query", &Lexicon::query, py::arg("terms"), py::arg("limit"), py::arg("hits"),
            py::arg("least_share"), py::arg("nearest_share"));
 }

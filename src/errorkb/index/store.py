@@ -123,10 +123,10 @@ class IndexStore:
         self._word_weight = {term: math.log(1 + scale / (len(keys) + 0.5))
                              for term, keys in self._postings.items()}
         self._unknown_weight = math.log(1 + scale / 0.5)
-        self._lexicon = NativeLexicon(
-            self._postings, self._word_weight, self._unknown_weight, self._common,
-            {key: facts.terms for key, facts in self.facts.items()}
-        ) if isinstance(self.engine, NativeEngine) else None
+        self._lexicon = None  # the native lexical pass goes with the native engine
+        if isinstance(self.engine, NativeEngine):
+            self._lexicon = NativeLexicon(self._postings, self._word_weight, self._unknown_weight,
+                                          self._common, self.facts)
 
     def _engine(self, specs: list[PatternSpec], choice: str
                 ) -> NativeEngine | PrefilterEngine | HyperscanEngine:

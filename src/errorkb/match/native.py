@@ -16,7 +16,7 @@ from typing import Any
 
 from errorkb.match.engine import MAX_MATCHES_PER_PATTERN, LiteralTable, PatternSpec, RegexHit, Verifier
 
-VERSION = 1  # the kernel this code calls (kVersion in native/kernel.cpp)
+VERSION = 2  # the kernel this code calls (kVersion in native/kernel.cpp)
 
 _kernel: Any
 try:  # pragma: no cover - depends on the build
@@ -77,9 +77,10 @@ class NativeLexicon:
     """`IndexStore.lexical` in one native call, over the same postings and weights."""
 
     def __init__(self, postings: Mapping[str, Sequence[int]], weights: Mapping[str, float],
-                 unknown: float, common: int, terms: Mapping[int, Iterable[str]]) -> None:
-        self._lexicon = _kernel.Lexicon(postings, weights, unknown, common,
-                                        {key: list(words) for key, words in terms.items()})
+                 unknown: float, common: int, keys: Iterable[int]) -> None:
+        """`postings`: word -> the canons whose terms hold it (the inverse of their terms);
+        `keys`: every canon, those without terms too."""
+        self._lexicon = _kernel.Lexicon(postings, weights, unknown, common, list(keys))
 
     def query(self, terms: Sequence[str], limit: int, hits: Iterable[int],
               least_share: float | None, nearest_share: float) -> list[tuple[int, float]]:
