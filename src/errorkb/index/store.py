@@ -41,6 +41,15 @@ def common_postings(canons: int) -> int:
     return min(max(3, canons // 10), MAX_POSTINGS)
 
 
+def _added(weights: list[float]) -> float:
+    """The weights added left to right, as the native kernel adds them (from Python 3.12 on,
+    `sum` compensates rounding, and its last bits could tell the two passes apart)."""
+    total = 0.0
+    for weight in weights:
+        total += weight
+    return total
+
+
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """Loading an index makes a few objects per canon and frees none, so the cyclic garbage
@@ -250,7 +259,7 @@ class IndexStore:
         postings, word_weight, unknown = self._postings, self._word_weight, self._unknown_weight
         facts = self.facts
         weighted = sorted([(word_weight.get(w, unknown), w) for w in words], reverse=True)
-        total = reach = sum([weight for weight, _ in weighted])
+        total = reach = _added([weight for weight, _ in weighted])
         floor = (NEAREST_SHARE if least_share is None else least_share) * total
         common = self._common
         covered: dict[int, float] = {}
@@ -272,7 +281,7 @@ class IndexStore:
             for key in covered:
                 shared = facts[key].terms & rest_words
                 if shared:
-                    covered[key] += sum([weight for weight, word in rest if word in shared])
+                    covered[key] += _added([weight for weight, word in rest if word in shared])
         best = sorted(covered.items(), key=itemgetter(1), reverse=True)[:limit]
         if least_share is not None:
             best = [(key, value) for key, value in best if value >= floor]
@@ -281,5 +290,5 @@ class IndexStore:
             if key not in shown and key in facts:
                 canon_terms = facts[key].terms
                 shown.add(key)
-                best.append((key, sum(w for w, word in weighted if word in canon_terms)))
+                best.append((key, _added([w for w, word in weighted if word in canon_terms])))
         return [(key, value / total) for key, value in best]
