@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from errorkb.match.engine import MAX_MATCHES_PER_PATTERN, LiteralTable, PatternSpec, RegexHit, Verifier
@@ -65,12 +66,9 @@ class NativeEngine:
             data, data if lowered == text else lowered.encode("utf-8", "surrogatepass"),
             None if keys is None else list(keys))
         if refused:  # rare: run by google-re2, in key order with the rest
-            hits = sorted([*hits, *self._verifier.verify(text, refused, data)], key=_key_of)
-        return list(hits)
-
-
-def _key_of(hit: RegexHit) -> int:
-    return hit.key
+            hits = sorted([*hits, *self._verifier.verify(text, refused, data)], key=attrgetter("key"))
+        found: list[RegexHit] = hits
+        return found
 
 
 class NativeLexicon:
